@@ -1,0 +1,79 @@
+"""Run a policy through episodes and keep what happened each turn (used by the CLI and evaluation)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import Policy
+
+
+@dataclass
+class TurnRecord:
+    """One turn: the answer, the reward terms and the feedback the env gave back."""
+
+    turn: int
+    action: str
+    reward: float
+    terms: dict[str, float]
+    success: bool
+    parse_errors: list[str]
+    feedback: str
+    image: np.ndarray | None = field(default=None, repr=False)
+
+
+@dataclass
+class EpisodeRecord:
+    """One room, start to end."""
+
+    task_id: str
+    room_type: str
+    prompt: str
+    turns: list[TurnRecord]
+    initial_image: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def success(self) -> bool:
+        return any(t.success for t in self.turns)
+
+    @property
+    def final_total(self) -> float:
+        return self.turns[-1].terms.get("total", 0.0) if self.turns else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-able digest (no images)."""
+        return {
+            "task_id": self.task_id,
+            "room_type": self.room_type,
+            "success": self.success,
+            "turns_used": len(self.turns),
+            "final_total": round(self.final_total, 4),
+            "turns": [
+                {"turn": t.turn, "reward": round(t.reward, 4), "success": t.success,
+                 "terms": {k: round(v, 4) for k, v in t.terms.items()}, "parse_errors": t.parse_errors,
+                 "feedback": t.feedback, "action": t.action}
+                for t in self.turns
+            ],
+        }
+
+
+def run_episode(env, policy: Policy, *, task_id: str | None = None, seed: int | None = None,
+                keep_images: bool = False) -> EpisodeRecord:
+    """Play one episode of ``env`` with ``policy`` and record every turn."""
+    options = {"task_id": task_id} if task_id is not None else None
+    observation, info = env.reset(seed=seed, options=options)
+    policy.reset()
+    task = info["task"]
+    record = EpisodeRecord(info["task_id"], task["room"]["room_type"], observation["text"], [],
+                           observation.get("image") if keep_images else None)
+    done = False
+    while not done:
+        action = policy.act(observation, info)
+        observation, reward, terminated, truncated, info = env.step(action)
+        terms = {k[len("reward_"):]: v for k, v in info.items() if k.startswith("reward_")}
+        record.turns.append(TurnRecord(info["turn"], action, reward, terms, info["success"], info["parse_errors"],
+                                       observation["text"], observation.get("image") if keep_images else None))
+        done = terminated or truncated
+    return record

@@ -1,0 +1,1 @@
+"""Runnable measurement scripts; results are recorded in benchmarks/README.md."""

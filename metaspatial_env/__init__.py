@@ -1,0 +1,33 @@
+"""metaspatial-env: a multi-turn Gymnasium environment for 3D room layout with VLMs.
+
+Importing the package registers the environment ids (string entry points, so nothing heavy is
+imported until an env is made):
+
+- ``MetaSpatial-v0``: the default env (bundled ``train`` split, 3 turns, image + text). It renders
+  with the moderngl rasteriser until the Blender backend lands, then with Blender.
+- ``MetaSpatial-Fast-v0``: the same with the rasteriser, always.
+- ``MetaSpatial-Text-v0``: text-only observations (no renderer is started).
+"""
+
+from gymnasium.envs.registration import register, registry
+
+__version__ = "0.1.0"
+__all__ = ["ENV_IDS", "EnvConfig", "RoomLayoutEnv", "__version__"]
+
+ENV_IDS = {
+    "MetaSpatial-v0": {"renderer": "raster"},
+    "MetaSpatial-Fast-v0": {"renderer": "raster"},
+    "MetaSpatial-Text-v0": {"observation": "text"},
+}
+
+for _env_id, _kwargs in ENV_IDS.items():
+    if _env_id not in registry:
+        register(id=_env_id, entry_point="metaspatial_env.env:RoomLayoutEnv", kwargs=dict(_kwargs))
+
+
+def __getattr__(name: str):
+    if name in ("EnvConfig", "RoomLayoutEnv"):
+        from . import env
+
+        return getattr(env, name)
+    raise AttributeError(f"module 'metaspatial_env' has no attribute {name!r}")

@@ -1,0 +1,136 @@
+"""The ``metaspatial`` command: ``demo`` runs policies on bundled rooms and writes a report;
+``bench`` runs a benchmark script from :mod:`benchmarks`."""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import runpy
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+from PIL import Image
+from tqdm import tqdm
+
+DEFAULT_DEMO_POLICIES = "heuristic,random"
+
+
+def _pick_rooms(tasks, count: int) -> list[str]:
+    """The first room of each room type, in split order, then more until ``count``."""
+    chosen, seen = [], set()
+    for task in tasks:
+        if task.room_type not in seen:
+            chosen.append(task.id)
+            seen.add(task.room_type)
+    chosen += [t.id for t in tasks if t.id not in chosen]
+    return chosen[:count]
+
+
+def demo(args: argparse.Namespace) -> int:
+    """Run each policy on the same rooms; write per-turn images, metrics.json and index.html."""
+    import metaspatial_env  # noqa: F401  (registers the ids)
+    from agents import make_policy
+    from agents.runner import run_episode
+    from metaspatial_env.tasks.splits import load_split
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    room_ids = _pick_rooms(load_split(args.split), args.rooms)
+    policies = [p.strip() for p in args.policies.split(",") if p.strip()]
+    env = gym.make(args.env, split=args.split, max_turns=args.turns)
+    report: dict = {"env": args.env, "split": args.split, "turns": args.turns, "policies": {}}
+    try:
+        with tqdm(total=len(policies) * len(room_ids), desc="demo episodes", unit="room") as bar:
+            for name in policies:
+                policy = make_policy(name, seed=args.seed) if name == "random" else make_policy(name)
+                episodes = []
+                for i, room_id in enumerate(room_ids):
+                    record = run_episode(env, policy, task_id=room_id, seed=args.seed + i, keep_images=True)
+                    folder = out / name.replace(":", "_").replace("/", "_") / record.task_id
+                    folder.mkdir(parents=True, exist_ok=True)
+                    images = []
+                    for turn in record.turns:
+                        path = folder / f"turn_{turn.turn}.png"
+                        Image.fromarray(turn.image).save(path)
+                        images.append(str(path.relative_to(out)))
+                    summary = record.summary() | {"images": images}
+                    episodes.append(summary)
+                    bar.set_postfix(policy=name, success=summary["success"])
+                    bar.update()
+                report["policies"][name] = {
+                    "success_rate": sum(e["success"] for e in episodes) / len(episodes),
+                    "mean_final_total": sum(e["final_total"] for e in episodes) / len(episodes),
+                    "episodes": episodes,
+                }
+    finally:
+        env.close()
+    (out / "metrics.json").write_text(json.dumps(report, indent=2))
+    (out / "index.html").write_text(_html_report(report))
+    for name, result in report["policies"].items():
+        print(f"{name:>12}: success {result['success_rate']:.0%}, mean final reward {result['mean_final_total']:.3f}")
+    print(f"wrote {out / 'index.html'} and {out / 'metrics.json'}")
+    return 0
+
+
+def _html_report(report: dict) -> str:
+    esc = html.escape
+    parts = ["<!doctype html><meta charset='utf-8'><title>metaspatial demo</title>",
+             "<style>body{font-family:sans-serif;margin:2em}img{width:640px;border:1px solid #ccc}"
+             "pre{white-space:pre-wrap;background:#f6f6f6;padding:.5em;max-width:900px}</style>",
+             f"<h1>metaspatial demo: {esc(report['env'])}, split {esc(report['split'])}</h1>",
+             "<table border=1 cellpadding=4><tr><th>policy</th><th>success</th><th>mean final reward</th></tr>"]
+    for name, result in report["policies"].items():
+        parts.append(f"<tr><td>{esc(name)}</td><td>{result['success_rate']:.0%}</td>"
+                     f"<td>{result['mean_final_total']:.3f}</td></tr>")
+    parts.append("</table>")
+    for name, result in report["policies"].items():
+        parts.append(f"<h2>{esc(name)}</h2>")
+        for ep in result["episodes"]:
+            parts.append(f"<h3>{esc(ep['task_id'])} ({esc(ep['room_type'])}): "
+                         f"{'success' if ep['success'] else 'no success'}, final reward {ep['final_total']:.3f}</h3>")
+            for turn, image in zip(ep["turns"], ep["images"]):
+                parts.append(f"<p>turn {turn['turn']}: reward {turn['reward']:.3f}</p><img src='{esc(image)}'>"
+                             f"<pre>{esc(turn['feedback'])}</pre>")
+    return "\n".join(parts)
+
+
+def bench(args: argparse.Namespace) -> int:
+    """Run ``benchmarks/<name>.py`` with the remaining arguments."""
+    module = f"benchmarks.{args.name}"
+    sys.argv = [module, *args.rest]
+    try:
+        runpy.run_module(module, run_name="__main__")
+    except ImportError as error:
+        print(f"no benchmark {args.name!r}: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="metaspatial", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("demo", help="run policies on bundled rooms and write images and a report")
+    p.add_argument("--policies", default=DEFAULT_DEMO_POLICIES, help="comma-separated policy names")
+    p.add_argument("--env", default="MetaSpatial-v0", help="registered env id")
+    p.add_argument("--split", default="test")
+    p.add_argument("--rooms", type=int, default=8, help="how many rooms (one per room type first)")
+    p.add_argument("--turns", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="out/demo")
+    p.set_defaults(func=demo)
+    b = sub.add_parser("bench", help="run a benchmark script (e.g. env_step)")
+    b.add_argument("name", nargs="?", default="env_step")
+    b.add_argument("rest", nargs=argparse.REMAINDER)
+    b.set_defaults(func=bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,169 @@
+"""One layout, judged: static checks -> PyBullet settle -> rules -> reward terms -> problems.
+
+This is the step pipeline of DESIGN.md section 6 without parsing and rendering, so the env,
+the benchmarks and the agents all score layouts the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Mapping
+
+from .actions import ParseResult
+from .geometry import Box
+from .physics import PhysicsWorld, SettleBody, SettleResult, StaticReport, static_checks
+from .relations import RuleResult, evaluate_rules, layout_rule_violation
+from .reward import (
+    RewardConfig,
+    bounds_term,
+    collision_penalties,
+    collision_term,
+    format_term,
+    is_success,
+    relations_term,
+    stability_score,
+    stability_term,
+    total_reward,
+)
+from .tasks import LayoutRule, Task
+
+#: Pairs starting deeper than this (m) inside each other do not collide in the settle: pushing
+#: them apart would throw boxes across the room, and the static checks already score them.
+DEEP_OVERLAP = 0.05
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the layout, for feedback: what, about which object, and how much."""
+
+    object_id: str | None
+    kind: str
+    """``unplaced``, ``parse``, ``collision``, ``out_of_bounds``, ``unstable`` or ``rule``."""
+    amount: float
+    unit: str
+    """``m``, ``deg`` or ``""``."""
+    other: str | None
+    """The other object of a collision, the boundary left, or the target of a rule."""
+    text: str
+
+    def to_dict(self) -> dict:
+        return {"object_id": self.object_id, "kind": self.kind, "amount": round(self.amount, 4),
+                "unit": self.unit, "other": self.other, "text": self.text}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Everything the step learnt about a layout."""
+
+    terms: dict[str, float]
+    total: float
+    success: bool
+    static: StaticReport
+    settle: SettleResult
+    rules: list[RuleResult]
+    problems: list[Problem]
+
+    def settled_layout(self) -> dict[str, dict[str, float]]:
+        return {oid: pose_dict(s.box) for oid, s in self.settle.objects.items()}
+
+
+def pose_dict(box: Box) -> dict[str, float]:
+    """A box's pose in the action schema's keys, rounded to 0.1 mm."""
+    x, y, z = box.center
+    return {"x": round(x, 4), "y": round(y, 4), "z": round(z, 4), "z_angle": round(box.z_angle % 360.0, 2)}
+
+
+def contact_pairs(task: Task) -> frozenset[frozenset[str]]:
+    """Pairs of objects allowed to touch: those in a declared ``on``/``under`` relation."""
+    return frozenset(
+        frozenset((o.id, r.target)) for o in task.objects for r in o.object_rules if r.preposition in ("on", "under")
+    )
+
+
+def _held(task: Task, boxes: Mapping[str, Box]) -> set[str]:
+    """Mounted objects touching their wall or ceiling; only these are held in place."""
+    held = set()
+    for obj in task.objects:
+        mount = obj.mount
+        if mount is not None and layout_rule_violation(boxes[obj.id], LayoutRule(mount, "on"), task.size) == 0.0:
+            held.add(obj.id)
+    return held
+
+
+def evaluate_layout(task: Task, boxes: Mapping[str, Box], placed: set[str], parse: ParseResult,
+                    world: PhysicsWorld, cfg: RewardConfig, timings: dict[str, float] | None = None) -> Evaluation:
+    """Score a complete layout (``boxes`` holds every task object; ``placed`` those validly placed)."""
+    timings = {} if timings is None else timings
+    clock = time.perf_counter()
+    static = static_checks(task.size, boxes)
+    contacts = contact_pairs(task)
+    penalties = collision_penalties(((o.a, o.b, o.depth, o.ratio) for o in static.overlaps), task.object_ids,
+                                    contacts, cfg)
+    timings["static"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    held = _held(task, boxes)
+    bodies = [SettleBody(oid, boxes[oid], fixed=oid in held) for oid in task.object_ids]
+    deep = [(o.a, o.b) for o in static.overlaps if o.depth > DEEP_OVERLAP]
+    settle = world.settle(task.size, bodies, ignore_pairs=deep)
+    timings["settle"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    settled = {oid: s.box for oid, s in settle.objects.items()}
+    rules = evaluate_rules(task, settled)
+    stability = {oid: stability_score(s.displacement, s.rotation, cfg) for oid, s in settle.objects.items()}
+    terms = {
+        "format": format_term(len(task.objects), len(parse.placements),
+                              parse.count("unknown_id") + parse.count("duplicate_id"), cfg.id_error_penalty),
+        "collision": collision_term(penalties, placed),
+        "bounds": bounds_term({oid: r.inside_fraction for oid, r in static.out_of_room.items()}, placed),
+        "stability": stability_term(stability, placed),
+        "relations": relations_term(
+            (r.score, r.subject in placed and (r.target in placed or r.target not in boxes)) for r in rules
+        ),
+    }
+    success = is_success(
+        all_placed=len(placed) == len(task.objects),
+        penalties=penalties,
+        out_distance={oid: r.distance for oid, r in static.out_of_room.items()},
+        stability_scores=stability,
+        rules_satisfied=(r.satisfied for r in rules),
+        cfg=cfg,
+    )
+    problems = _problems(task, placed, parse, static, penalties, contacts, settle, stability, rules, cfg)
+    timings["evaluate"] = time.perf_counter() - clock
+    return Evaluation(terms, total_reward(terms, cfg), success, static, settle, rules, problems)
+
+
+def _problems(task, placed, parse, static, penalties, contacts, settle, stability, rules, cfg) -> list[Problem]:
+    problems = [
+        Problem(e.object_id, "parse", 0.0, "", None, f"answer error {e.describe()}")
+        for e in parse.errors if e.code != "missing_object"
+    ]
+    for oid in task.object_ids:
+        if oid not in placed:
+            problems.append(Problem(oid, "unplaced", 0.0, "", None,
+                                    f"{oid} has no valid position yet (it sits stacked at the room centre)"))
+    for o in static.overlaps:
+        tolerance = cfg.contact_tolerance if frozenset((o.a, o.b)) in contacts else cfg.collision_tolerance
+        if o.depth > tolerance:
+            problems.append(Problem(o.a, "collision", o.depth, "m", o.b,
+                                    f"{o.a} overlaps {o.b} by {o.depth:.2f} m"))
+    for oid, r in static.out_of_room.items():
+        if r.distance > cfg.bounds_tolerance:
+            where = r.boundary.replace("_wall", " wall")
+            where = f"the {where}" if "wall" in where else f"the {where}"
+            problems.append(Problem(oid, "out_of_bounds", r.distance, "m", r.boundary,
+                                    f"{oid} is {r.distance:.2f} m outside {where}"))
+    for oid, s in settle.objects.items():
+        if stability[oid] < 1.0:
+            if s.drop > cfg.stable_displacement:
+                text = f"{oid} fell {s.drop:.2f} m"
+            else:
+                text = f"{oid} moved {s.displacement:.2f} m and turned {s.rotation:.0f} degrees when settling"
+            problems.append(Problem(oid, "unstable", s.displacement, "m", None, text))
+    for r in rules:
+        if not r.satisfied:
+            problems.append(Problem(r.subject, "rule", r.violation, r.unit, r.target, r.describe()))
+    return problems

@@ -1,0 +1,319 @@
+"""The task schema: one room in the IDesign scene-graph form that MetaSpatial trains on.
+
+A task on disk is a dict ``{"room": {...}, "objects": [...], "reference_layout": {...}}``:
+
+- ``room``: ``id``, ``room_type``, ``size`` ``{x, y, z}``, ``user_preference``.
+- ``objects``: IDesign scene-graph entries (``new_object_id``, ``style``, ``material``,
+  ``size_in_meters``, ``is_on_the_floor``, ``facing``, ``placement``, ``rotation``).
+- ``reference_layout`` (optional): ``{object_id: {"x", "y", "z", "z_angle"}}``, a layout that
+  satisfies every rule, when the source has one.
+
+:func:`Task.from_dict` validates everything and raises :class:`TaskError` naming the task and
+the field; nothing downstream re-checks a task.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ..geometry import WALLS
+
+LAYOUT_ELEMENTS = (*WALLS, "middle of the room", "ceiling")
+LAYOUT_PREPOSITIONS = ("on", "in the corner")
+OBJECT_PREPOSITIONS = ("on", "left of", "right of", "in front", "behind", "under", "above")
+OBJECT_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+#: Largest room edge accepted, in metres (a sanity bound, not a style choice).
+MAX_ROOM_EDGE = 100.0
+
+
+class TaskError(ValueError):
+    """A task that cannot be loaded; names the task and the offending field."""
+
+    def __init__(self, task_id: str, field_name: str, problem: str):
+        self.task_id = task_id
+        self.field = field_name
+        self.problem = problem
+        super().__init__(f"task {task_id!r}: field {field_name!r}: {problem}")
+
+
+@dataclass(frozen=True)
+class LayoutRule:
+    """A rule tying an object to a room element: ``element`` is a wall, ``ceiling`` or the middle."""
+
+    element: str
+    preposition: str
+
+
+@dataclass(frozen=True)
+class ObjectRule:
+    """A rule tying an object to another object (``preposition`` as seen from the subject)."""
+
+    target: str
+    preposition: str
+    is_adjacent: bool
+
+
+@dataclass(frozen=True)
+class TaskObject:
+    """One object to place, with its size and the scene graph's rules for it."""
+
+    id: str
+    style: str
+    material: str
+    size: tuple[float, float, float]
+    """(length, width, height) in metres; length lies along x at z_angle 0."""
+    on_floor: bool
+    facing: str | None
+    """An object id, a wall name, or None."""
+    layout_rules: tuple[LayoutRule, ...]
+    object_rules: tuple[ObjectRule, ...]
+    z_angle: float
+    """The scene graph's heading; kept when an answer gives no z_angle."""
+
+    @property
+    def category(self) -> str:
+        """The id without its trailing instance number (``dining_chair_2`` -> ``dining_chair``)."""
+        return re.sub(r"_\d+$", "", self.id)
+
+    @property
+    def mount(self) -> str | None:
+        """The wall or ``ceiling`` the object is fixed to, or None for objects that rest on things."""
+        if self.on_floor:
+            return None
+        for rule in self.layout_rules:
+            if rule.element == "ceiling" or (rule.element in WALLS and rule.preposition == "on"):
+                return rule.element
+        return None
+
+    @property
+    def volume(self) -> float:
+        return self.size[0] * self.size[1] * self.size[2]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One room: its size, the user's wish and the objects to lay out."""
+
+    id: str
+    room_type: str
+    size: tuple[float, float, float]
+    """(x, y, z) extent of the room in metres."""
+    user_preference: str
+    objects: tuple[TaskObject, ...]
+    reference_layout: Mapping[str, Mapping[str, float]] | None = field(default=None, compare=False)
+
+    @property
+    def object_ids(self) -> tuple[str, ...]:
+        return tuple(o.id for o in self.objects)
+
+    def object(self, object_id: str) -> TaskObject:
+        for o in self.objects:
+            if o.id == object_id:
+                return o
+        raise KeyError(object_id)
+
+    @property
+    def rule_count(self) -> int:
+        return sum(len(o.layout_rules) + len(o.object_rules) + (o.facing is not None) for o in self.objects)
+
+    # ------------------------------------------------------------------ (de)serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """The on-disk form (IDesign scene graph plus the room record)."""
+        objects = []
+        for o in self.objects:
+            objects.append({
+                "new_object_id": o.id,
+                "style": o.style,
+                "material": o.material,
+                "size_in_meters": {"length": o.size[0], "width": o.size[1], "height": o.size[2]},
+                "is_on_the_floor": o.on_floor,
+                "facing": o.facing,
+                "placement": {
+                    "room_layout_elements": [
+                        {"layout_element_id": r.element, "preposition": r.preposition} for r in o.layout_rules
+                    ],
+                    "objects_in_room": [
+                        {"object_id": r.target, "preposition": r.preposition, "is_adjacent": r.is_adjacent}
+                        for r in o.object_rules
+                    ],
+                },
+                "rotation": {"z_angle": o.z_angle},
+            })
+        out: dict[str, Any] = {
+            "room": {
+                "id": self.id,
+                "room_type": self.room_type,
+                "size": {"x": self.size[0], "y": self.size[1], "z": self.size[2]},
+                "user_preference": self.user_preference,
+            },
+            "objects": objects,
+        }
+        if self.reference_layout is not None:
+            out["reference_layout"] = {k: dict(v) for k, v in self.reference_layout.items()}
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "Task":
+        """Validate and build a task from its on-disk form; raises :class:`TaskError`."""
+        return _parse_task(data)
+
+
+# ---------------------------------------------------------------------------- validation
+def _positive_number(task_id: str, field_name: str, value: Any, upper: float = MAX_ROOM_EDGE) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TaskError(task_id, field_name, f"must be a number, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value) or value <= 0.0:
+        raise TaskError(task_id, field_name, f"must be a positive finite number, got {value!r}")
+    if value > upper:
+        raise TaskError(task_id, field_name, f"must be at most {upper} m, got {value!r}")
+    return value
+
+
+def _mapping(task_id: str, field_name: str, value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise TaskError(task_id, field_name, f"must be an object, got {type(value).__name__}")
+    return value
+
+
+def _get(task_id: str, record: Mapping[str, Any], key: str, prefix: str) -> Any:
+    if key not in record:
+        raise TaskError(task_id, f"{prefix}{key}", "is missing")
+    return record[key]
+
+
+def _string(task_id: str, field_name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise TaskError(task_id, field_name, f"must be a string, got {type(value).__name__}")
+    return value
+
+
+def _parse_task(data: Any) -> Task:
+    unknown = "<unknown>"
+    data = _mapping(unknown, "task", data)
+    room = _mapping(unknown, "room", data.get("room"))
+    task_id = room.get("id")
+    if not isinstance(task_id, str) or not task_id:
+        raise TaskError(unknown, "room.id", "must be a non-empty string")
+    room_type = _string(task_id, "room.room_type", _get(task_id, room, "room_type", "room."))
+    size_rec = _mapping(task_id, "room.size", _get(task_id, room, "size", "room."))
+    size = tuple(
+        _positive_number(task_id, f"room.size.{k}", _get(task_id, size_rec, k, "room.size.")) for k in "xyz"
+    )
+    preference = _string(task_id, "room.user_preference", room.get("user_preference", ""))
+    raw_objects = _get(task_id, data, "objects", "")
+    if not isinstance(raw_objects, list) or not raw_objects:
+        raise TaskError(task_id, "objects", "must be a non-empty list")
+
+    objects = [_parse_object(task_id, i, rec, size) for i, rec in enumerate(raw_objects)]
+    ids = [o.id for o in objects]
+    seen: set[str] = set()
+    for i, oid in enumerate(ids):
+        if oid in seen:
+            raise TaskError(task_id, f"objects[{i}].new_object_id", f"duplicate id {oid!r}")
+        seen.add(oid)
+    for i, o in enumerate(objects):
+        if o.facing is not None and o.facing not in seen and o.facing not in WALLS:
+            raise TaskError(task_id, f"objects[{i}].facing", f"names unknown object or wall {o.facing!r}")
+        if o.facing == o.id:
+            raise TaskError(task_id, f"objects[{i}].facing", "an object cannot face itself")
+        for j, r in enumerate(o.object_rules):
+            where = f"objects[{i}].placement.objects_in_room[{j}].object_id"
+            if r.target not in seen:
+                raise TaskError(task_id, where, f"relation to unknown object {r.target!r}")
+            if r.target == o.id:
+                raise TaskError(task_id, where, f"{o.id!r} is related to itself")
+
+    reference = data.get("reference_layout")
+    if reference is not None:
+        reference = _parse_reference(task_id, reference, seen)
+    return Task(task_id, room_type, size, preference, tuple(objects), reference)
+
+
+def _parse_object(task_id: str, index: int, rec: Any, room_size: tuple[float, ...]) -> TaskObject:
+    prefix = f"objects[{index}]."
+    rec = _mapping(task_id, f"objects[{index}]", rec)
+    oid = _string(task_id, prefix + "new_object_id", _get(task_id, rec, "new_object_id", prefix))
+    if not OBJECT_ID_PATTERN.match(oid):
+        raise TaskError(task_id, prefix + "new_object_id", f"{oid!r} must be lower case letters, digits, '_'")
+    size_rec = _mapping(task_id, prefix + "size_in_meters", _get(task_id, rec, "size_in_meters", prefix))
+    size = tuple(
+        _positive_number(task_id, f"{prefix}size_in_meters.{k}", _get(task_id, size_rec, k, prefix + "size_in_meters."))
+        for k in ("length", "width", "height")
+    )
+    # An object fits when some heading gets its footprint inside the floor and it is not taller than the room.
+    fits_flat = (size[0] <= room_size[0] and size[1] <= room_size[1]) or (
+        size[1] <= room_size[0] and size[0] <= room_size[1]
+    )
+    if not fits_flat or size[2] > room_size[2]:
+        raise TaskError(task_id, prefix + "size_in_meters", f"{oid} {size} does not fit in room {room_size}")
+    on_floor = rec.get("is_on_the_floor", True)
+    if not isinstance(on_floor, bool):
+        raise TaskError(task_id, prefix + "is_on_the_floor", "must be true or false")
+    facing = rec.get("facing")
+    if facing is not None and not isinstance(facing, str):
+        raise TaskError(task_id, prefix + "facing", "must be an object id, a wall or null")
+    facing = facing or None
+
+    placement = _mapping(task_id, prefix + "placement", rec.get("placement", {}))
+    layout_rules = []
+    for j, r in enumerate(placement.get("room_layout_elements") or []):
+        where = f"{prefix}placement.room_layout_elements[{j}]"
+        r = _mapping(task_id, where, r)
+        element = _get(task_id, r, "layout_element_id", where + ".")
+        prep = r.get("preposition", "on")
+        if element not in LAYOUT_ELEMENTS:
+            raise TaskError(task_id, where + ".layout_element_id", f"unknown layout element {element!r}")
+        if prep not in LAYOUT_PREPOSITIONS:
+            raise TaskError(task_id, where + ".preposition", f"unknown preposition {prep!r}")
+        if prep == "in the corner" and element not in WALLS:
+            raise TaskError(task_id, where + ".preposition", f"'in the corner' needs a wall, not {element!r}")
+        layout_rules.append(LayoutRule(element, prep))
+    object_rules = []
+    for j, r in enumerate(placement.get("objects_in_room") or []):
+        where = f"{prefix}placement.objects_in_room[{j}]"
+        r = _mapping(task_id, where, r)
+        target = _string(task_id, where + ".object_id", _get(task_id, r, "object_id", where + "."))
+        prep = r.get("preposition")
+        if prep not in OBJECT_PREPOSITIONS:
+            raise TaskError(task_id, where + ".preposition", f"unknown preposition {prep!r}")
+        adjacent = r.get("is_adjacent", False)
+        if not isinstance(adjacent, bool):
+            raise TaskError(task_id, where + ".is_adjacent", "must be true or false")
+        object_rules.append(ObjectRule(target, prep, adjacent))
+
+    rotation = _mapping(task_id, prefix + "rotation", rec.get("rotation", {"z_angle": 0.0}))
+    z_angle = rotation.get("z_angle", 0.0)
+    if isinstance(z_angle, bool) or not isinstance(z_angle, (int, float)) or not math.isfinite(z_angle):
+        raise TaskError(task_id, prefix + "rotation.z_angle", f"must be a finite number, got {z_angle!r}")
+    return TaskObject(
+        id=oid,
+        style=str(rec.get("style", "")),
+        material=str(rec.get("material", "")),
+        size=size,  # type: ignore[arg-type]
+        on_floor=on_floor,
+        facing=facing,
+        layout_rules=tuple(layout_rules),
+        object_rules=tuple(object_rules),
+        z_angle=float(z_angle) % 360.0,
+    )
+
+
+def _parse_reference(task_id: str, reference: Any, ids: set[str]) -> dict[str, dict[str, float]]:
+    reference = _mapping(task_id, "reference_layout", reference)
+    out = {}
+    for oid, pose in reference.items():
+        if oid not in ids:
+            raise TaskError(task_id, f"reference_layout.{oid}", "unknown object id")
+        pose = _mapping(task_id, f"reference_layout.{oid}", pose)
+        values = {}
+        for k in ("x", "y", "z", "z_angle"):
+            v = pose.get(k, 0.0)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise TaskError(task_id, f"reference_layout.{oid}.{k}", f"must be a finite number, got {v!r}")
+            values[k] = float(v)
+        out[oid] = values
+    return out

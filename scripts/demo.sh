@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up (scripts/setup.sh) and run the demo: heuristic and random policies on bundled test rooms,
+# writing per-turn images, out/demo/metrics.json and out/demo/index.html.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh dev
+.venv/bin/metaspatial demo "$@"
