@@ -99,14 +99,15 @@ class Box:
 
     def footprint(self) -> np.ndarray:
         """Corners (4, 2) of the box seen from above, counter-clockwise."""
-        forward, right = heading_vectors(self.z_angle)
-        hl, hw = self.size[0] / 2.0, self.size[1] / 2.0
-        c = np.array(self.center[:2], dtype=float)
-        # length runs along `right`, width along `forward` (heading 0: length on x, width on y)
-        corners = [c - right * hl - forward * hw, c + right * hl - forward * hw,
-                   c + right * hl + forward * hw, c - right * hl + forward * hw]
-        pts = np.array(corners)
-        return pts if _signed_area(pts) > 0 else pts[::-1].copy()
+        a = math.radians(self.z_angle)
+        s, c = math.sin(a), math.cos(a)
+        # length runs along `right` = (c, -s), width along `forward` = (s, c); right x forward = +1,
+        # so this corner order is counter-clockwise for every heading.
+        rx, ry = c * self.size[0] / 2.0, -s * self.size[0] / 2.0
+        fx, fy = s * self.size[1] / 2.0, c * self.size[1] / 2.0
+        x, y = self.center[0], self.center[1]
+        return np.array([[x - rx - fx, y - ry - fy], [x + rx - fx, y + ry - fy],
+                         [x + rx + fx, y + ry + fy], [x - rx + fx, y - ry + fy]])
 
     def to_local(self, point_xy) -> tuple[float, float]:
         """Coordinates (right, forward) of a world xy point in this box's frame."""

@@ -13,6 +13,8 @@ from dataclasses import dataclass, fields
 from typing import Iterable, Mapping
 
 REWARD_MODES = ("absolute", "improvement", "final")
+#: Float slack on tolerance comparisons (a sofa on a 1 cm rug overlaps it by 0.010000000000000009 m).
+TOLERANCE_SLACK = 1e-9
 TERMS = ("format", "collision", "bounds", "stability", "relations", "judge")
 
 
@@ -86,11 +88,16 @@ def collision_penalties(overlaps: Iterable[tuple[str, str, float, float]], objec
     """
     penalty = {oid: 0.0 for oid in object_ids}
     for a, b, depth, ratio in overlaps:
-        tolerance = cfg.contact_tolerance if frozenset((a, b)) in contact_pairs else cfg.collision_tolerance
-        if depth > tolerance:
+        if collides(a, b, depth, contact_pairs, cfg):
             penalty[a] = min(1.0, penalty[a] + ratio)
             penalty[b] = min(1.0, penalty[b] + ratio)
     return penalty
+
+
+def collides(a: str, b: str, depth: float, contact_pairs: frozenset[frozenset[str]], cfg: RewardConfig) -> bool:
+    """Whether a pair penetrating by ``depth`` counts as a collision (on/under pairs may touch)."""
+    tolerance = cfg.contact_tolerance if frozenset((a, b)) in contact_pairs else cfg.collision_tolerance
+    return depth > tolerance + TOLERANCE_SLACK
 
 
 def collision_term(penalties: Mapping[str, float], placed: Iterable[str]) -> float:
@@ -141,7 +148,7 @@ def is_success(*, all_placed: bool, penalties: Mapping[str, float], out_distance
     return (
         all_placed
         and all(p == 0.0 for p in penalties.values())
-        and all(d <= cfg.bounds_tolerance for d in out_distance.values())
+        and all(d <= cfg.bounds_tolerance + TOLERANCE_SLACK for d in out_distance.values())
         and all(s >= 1.0 for s in stability_scores.values())
         and share >= cfg.success_relations
     )

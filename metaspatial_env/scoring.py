@@ -15,7 +15,9 @@ from .geometry import Box
 from .physics import PhysicsWorld, SettleBody, SettleResult, StaticReport, static_checks
 from .relations import RuleResult, evaluate_rules, layout_rule_violation
 from .reward import (
+    TOLERANCE_SLACK,
     RewardConfig,
+    collides,
     bounds_term,
     collision_penalties,
     collision_term,
@@ -27,10 +29,6 @@ from .reward import (
     total_reward,
 )
 from .tasks import LayoutRule, Task
-
-#: Pairs starting deeper than this (m) inside each other do not collide in the settle: pushing
-#: them apart would throw boxes across the room, and the static checks already score them.
-DEEP_OVERLAP = 0.05
 
 
 @dataclass(frozen=True)
@@ -105,8 +103,7 @@ def evaluate_layout(task: Task, boxes: Mapping[str, Box], placed: set[str], pars
     clock = time.perf_counter()
     held = _held(task, boxes)
     bodies = [SettleBody(oid, boxes[oid], fixed=oid in held) for oid in task.object_ids]
-    deep = [(o.a, o.b) for o in static.overlaps if o.depth > DEEP_OVERLAP]
-    settle = world.settle(task.size, bodies, ignore_pairs=deep)
+    settle = world.settle(task.size, bodies, static=static)
     timings["settle"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -146,12 +143,11 @@ def _problems(task, placed, parse, static, penalties, contacts, settle, stabilit
             problems.append(Problem(oid, "unplaced", 0.0, "", None,
                                     f"{oid} has no valid position yet (it sits stacked at the room centre)"))
     for o in static.overlaps:
-        tolerance = cfg.contact_tolerance if frozenset((o.a, o.b)) in contacts else cfg.collision_tolerance
-        if o.depth > tolerance:
+        if collides(o.a, o.b, o.depth, contacts, cfg):
             problems.append(Problem(o.a, "collision", o.depth, "m", o.b,
                                     f"{o.a} overlaps {o.b} by {o.depth:.2f} m"))
     for oid, r in static.out_of_room.items():
-        if r.distance > cfg.bounds_tolerance:
+        if r.distance > cfg.bounds_tolerance + TOLERANCE_SLACK:
             where = r.boundary.replace("_wall", " wall")
             where = f"the {where}" if "wall" in where else f"the {where}"
             problems.append(Problem(oid, "out_of_bounds", r.distance, "m", r.boundary,

@@ -1,0 +1,604 @@
+"""A fast OpenGL rasteriser (moderngl, headless EGL) for :class:`RenderScene`.
+
+The composed image is ``(H, W, 3)`` uint8 for ``image_size=(H, W)``, two views side by side:
+
+- **left** (``W // 2`` wide): a perspective view from above the room's south-west, looking at
+  the room's centre, framed to the room's real size so the whole floor is in view whatever
+  the proportions. The south and west walls are cut away; the floor (with a 1 m grid) and the
+  north and east walls are drawn in neutral colours, lit by one directional light so floor
+  and the two walls are told apart.
+- **right** (``W - W // 2`` wide): a top-down orthographic plan, north up and east right, the
+  floor filling the view with a small margin, a thin outline of the walls around it, a 1 m
+  floor grid, a north arrow (top right) and the room's size (bottom left).
+
+Objects are oriented boxes coloured by category (:mod:`.palette`) with Lambert shading per
+face and a thin dark outline on every face edge. The object's front (the way it faces,
+``heading_vectors(z_angle)[0]``) is marked in both views: the front face is drawn darker (or
+lighter, for dark objects) and so is a band along the front edge of the top face, which is
+what the plan shows. Depth testing is on in both views, so in the plan taller objects hide
+lower ones (a rug never hides the bed standing on it). Each object's id is written at the
+projected centre of its top face in both views (``labels=True``).
+
+All boxes of a frame go into one vertex buffer (the room's geometry too) and each view is one
+draw call. The GL context is created on the first :meth:`RasterRenderer.render` (so building
+or pickling an env stays cheap) and freed by :meth:`RasterRenderer.close`.
+
+Rendering is deterministic: the same scene gives the same bytes on the same machine and
+driver (Mesa llvmpipe here). Images from different GL drivers may differ by a few levels.
+A renderer (its context) is meant to be used from the thread that first rendered with it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from ..geometry import heading_vectors
+from .base import RenderObject, RenderScene
+from .labels import Label, LabelPainter, font_size_for
+from .palette import category_color
+
+# -- look -----------------------------------------------------------------------------------
+BACKGROUND = (0.17, 0.18, 0.21)
+FLOOR_RGB = (0.80, 0.77, 0.72)
+WALL_RGB = (0.93, 0.92, 0.89)
+PLAN_WALL_RGB = (0.42, 0.40, 0.38)
+#: Direction *towards* the light (from above the south-west, like the camera, but not the same
+#: direction, so the south and west faces of a box get different shades).
+LIGHT_DIR = (-0.35, -0.65, 1.0)
+AMBIENT = 0.42
+
+#: Compass heading from the room's centre towards the perspective camera, and its elevation.
+CAMERA_AZIMUTH = 212.0
+CAMERA_ELEVATION = 42.0
+CAMERA_FOV_Y = 40.0
+
+_VERTEX_SHADER = """
+#version 330
+uniform mat4 mvp;
+in vec3 in_pos;
+in vec3 in_normal;
+in vec3 in_color;
+in vec2 in_uv;
+in float in_kind;
+out vec3 v_pos;
+out vec3 v_normal;
+out vec3 v_color;
+out vec2 v_uv;
+flat out float v_kind;
+void main() {
+    v_pos = in_pos;
+    v_normal = in_normal;
+    v_color = in_color;
+    v_uv = in_uv;
+    v_kind = in_kind;
+    gl_Position = mvp * vec4(in_pos, 1.0);
+}
+"""
+
+_FRAGMENT_SHADER = """
+#version 330
+uniform vec3 light_dir;
+uniform float ambient;
+in vec3 v_pos;
+in vec3 v_normal;
+in vec3 v_color;
+in vec2 v_uv;
+flat in float v_kind;
+out vec4 f_color;
+void main() {
+    vec3 n = normalize(v_normal);
+    float lambert = ambient + (1.0 - ambient) * max(dot(n, light_dir), 0.0);
+    vec3 col = v_color * lambert;
+    if (v_kind > 0.5 && v_kind < 1.5 && n.z > 0.5) {
+        // floor top: a 1 m grid, faded out where the lines would be denser than 1 per 3 px
+        vec2 fw = max(fwidth(v_pos.xy), vec2(1e-6));
+        vec2 g = abs(fract(v_pos.xy + 0.5) - 0.5) / fw;
+        float line = clamp(min(g.x, g.y) - 0.25, 0.0, 1.0);
+        float fade = smoothstep(0.15, 0.34, max(fw.x, fw.y));
+        col *= mix(0.86, 1.0, max(line, fade));
+    } else {
+        // every face of a box gets a thin dark outline
+        vec2 fw = max(fwidth(v_uv), vec2(1e-6));
+        vec2 d = min(v_uv, 1.0 - v_uv) / fw;
+        float e = clamp(min(d.x, d.y) - 0.3, 0.0, 1.0);
+        col *= mix(0.5, 1.0, e);
+    }
+    f_color = vec4(col, 1.0);
+}
+"""
+
+# -- box template ---------------------------------------------------------------------------
+# Local coordinates in half-extents along (right, forward, up); right = the length axis,
+# forward = the width axis. _SPLIT marks where the top face splits into the plain part and
+# the darker band along the front edge (replaced per box).
+_SPLIT = 7.0
+_FACES = [
+    # corners (r, f, z)                                          normal (r, f, z)  marker
+    ([(-1, 1, -1), (1, 1, -1), (1, 1, 1), (-1, 1, 1)], (0, 1, 0), 1),        # front
+    ([(1, -1, -1), (-1, -1, -1), (-1, -1, 1), (1, -1, 1)], (0, -1, 0), 0),   # back
+    ([(1, 1, -1), (1, -1, -1), (1, -1, 1), (1, 1, 1)], (1, 0, 0), 0),        # right
+    ([(-1, -1, -1), (-1, 1, -1), (-1, 1, 1), (-1, -1, 1)], (-1, 0, 0), 0),   # left
+    ([(-1, -1, -1), (1, -1, -1), (1, 1, -1), (-1, 1, -1)], (0, 0, -1), 0),   # bottom
+    ([(-1, -1, 1), (1, -1, 1), (1, _SPLIT, 1), (-1, _SPLIT, 1)], (0, 0, 1), 0),  # top
+    ([(-1, _SPLIT, 1), (1, _SPLIT, 1), (1, 1, 1), (-1, 1, 1)], (0, 0, 1), 1),    # top band
+]
+_QUAD_UV = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]
+_TRI = (0, 1, 2, 0, 2, 3)
+
+
+def _build_template():
+    loc, nrm, uv, mark = [], [], [], []
+    for corners, normal, marker in _FACES:
+        for i in _TRI:
+            loc.append(corners[i])
+            nrm.append(normal)
+            uv.append(_QUAD_UV[i])
+            mark.append(marker)
+    return (np.array(loc, dtype=np.float64), np.array(nrm, dtype=np.float64),
+            np.array(uv, dtype=np.float32), np.array(mark, dtype=bool))
+
+
+_T_LOC, _T_NRM, _T_UV, _T_MARK = _build_template()
+VERTICES_PER_BOX = len(_T_LOC)  # 7 quads = 14 triangles
+_FLOATS = 12  # pos 3, normal 3, colour 3, uv 2, kind 1
+_FORMAT = "3f 3f 3f 2f 1f"
+
+KIND_OBJECT, KIND_FLOOR, KIND_WALL = 0.0, 1.0, 2.0
+
+#: Views are drawn upside down so that OpenGL's bottom-up readback gives top-down rows.
+_FLIP_Y = np.diag([1.0, -1.0, 1.0, 1.0])
+
+
+def marker_color(rgb) -> np.ndarray:
+    """The colour of an object's front marker: darker, or lighter for dark objects."""
+    c = np.asarray(rgb, dtype=np.float64)
+    lum = 0.2126 * c[..., 0] + 0.7152 * c[..., 1] + 0.0722 * c[..., 2]
+    dark = c * 0.45
+    light = c + (1.0 - c) * 0.6
+    return np.where((lum < 0.3)[..., None], light, dark)
+
+
+def box_vertices(centers, half, forward, right, base, marker, band, kind) -> np.ndarray:
+    """Triangles of N boxes as an ``(N * VERTICES_PER_BOX, 12)`` float32 array.
+
+    ``centers``/``half``: (N, 3); ``forward``/``right``: (N, 2) unit vectors; ``base``/``marker``:
+    (N, 3) colours; ``band``: (N,) width of the top face's front band in metres; ``kind``: (N,).
+    """
+    n = len(centers)
+    if n == 0:
+        return np.zeros((0, _FLOATS), dtype=np.float32)
+    centers = np.asarray(centers, dtype=np.float64)
+    half = np.asarray(half, dtype=np.float64)
+    fwd3 = np.zeros((n, 3))
+    fwd3[:, :2] = forward
+    rgt3 = np.zeros((n, 3))
+    rgt3[:, :2] = right
+    up3 = np.zeros((n, 3))
+    up3[:, 2] = 1.0
+    hw = np.maximum(half[:, 1], 1e-9)
+    split = 1.0 - 2.0 * np.clip(np.asarray(band, dtype=np.float64) / (2.0 * hw), 0.0, 0.5)
+    sr = _T_LOC[:, 0][None, :]
+    sf = np.where(_T_LOC[:, 1][None, :] == _SPLIT, split[:, None], _T_LOC[:, 1][None, :])
+    sz = _T_LOC[:, 2][None, :]
+    out = np.empty((n, VERTICES_PER_BOX, _FLOATS), dtype=np.float32)
+    out[..., 0:3] = (centers[:, None, :]
+                     + (sr * half[:, 0:1])[..., None] * rgt3[:, None, :]
+                     + (sf * half[:, 1:2])[..., None] * fwd3[:, None, :]
+                     + (sz * half[:, 2:3])[..., None] * up3[:, None, :])
+    out[..., 3:6] = (_T_NRM[None, :, 0:1] * rgt3[:, None, :]
+                     + _T_NRM[None, :, 1:2] * fwd3[:, None, :]
+                     + _T_NRM[None, :, 2:3] * up3[:, None, :])
+    out[..., 6:9] = np.where(_T_MARK[None, :, None], np.asarray(marker)[:, None, :],
+                             np.asarray(base)[:, None, :])
+    out[..., 9:11] = _T_UV[None]
+    out[..., 11] = np.asarray(kind, dtype=np.float32)[:, None]
+    return out.reshape(-1, _FLOATS)
+
+
+def _aabb_boxes(boxes, rgb, kind) -> np.ndarray:
+    """Axis-aligned boxes given as rows (x0, y0, z0, x1, y1, z1), one colour, no marker."""
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 6)
+    lo, hi = b[:, :3], b[:, 3:]
+    n = len(b)
+    col = np.tile(np.asarray(rgb, dtype=np.float64), (n, 1))
+    return box_vertices((lo + hi) / 2.0, np.maximum((hi - lo) / 2.0, 0.0),
+                        np.tile([0.0, 1.0], (n, 1)), np.tile([1.0, 0.0], (n, 1)),
+                        col, col, np.zeros(n), np.full(n, kind))
+
+
+# -- matrices ------------------------------------------------------------------------------
+def _perspective(fovy_deg: float, aspect: float, near: float, far: float) -> np.ndarray:
+    f = 1.0 / math.tan(math.radians(fovy_deg) / 2.0)
+    m = np.zeros((4, 4))
+    m[0, 0] = f / aspect
+    m[1, 1] = f
+    m[2, 2] = (far + near) / (near - far)
+    m[2, 3] = 2.0 * far * near / (near - far)
+    m[3, 2] = -1.0
+    return m
+
+
+def _look_at(eye, target, up=(0.0, 0.0, 1.0)) -> np.ndarray:
+    eye, target, up = (np.asarray(v, dtype=np.float64) for v in (eye, target, up))
+    f = target - eye
+    f /= np.linalg.norm(f)
+    r = np.cross(f, up)
+    r /= np.linalg.norm(r)
+    u = np.cross(r, f)
+    m = np.eye(4)
+    m[0, :3], m[1, :3], m[2, :3] = r, u, -f
+    m[:3, 3] = -m[:3, :3] @ eye
+    return m
+
+
+def _project(mvp: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """NDC xy (N, 2) and clip w (N,) of world points (N, 3)."""
+    h = np.c_[pts, np.ones(len(pts))] @ mvp.T
+    w = h[:, 3]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ndc = h[:, :2] / w[:, None]
+    return ndc, w
+
+
+class ViewLayout:
+    """The two views of one frame: matrices and pixel rectangles in the composed image."""
+
+    def __init__(self, room_size, image_size, z_span=(0.0, 0.0)):
+        H, W = int(image_size[0]), int(image_size[1])
+        X, Y, Z = (min(max(float(v), 1e-3), 1e5) if math.isfinite(float(v)) else 1.0
+                   for v in room_size)
+        self.room = (X, Y, Z)
+        self.left_w = W // 2
+        self.right_w = W - W // 2
+        self.H = H
+        # pixel rectangles (x0, y0, x1, y1) in the composed (top-left origin) image
+        self.persp_rect = (0, 0, self.left_w, H)
+        self.plan_rect = (self.left_w, 0, W, H)
+        self.persp_mvp = self._perspective_mvp(X, Y, Z, self.left_w / H)
+        self.plan_mvp, self.plan_scale = self._plan_mvp(X, Y, Z, z_span)
+
+    @staticmethod
+    def _perspective_mvp(X, Y, Z, aspect) -> np.ndarray:
+        target = np.array([X / 2.0, Y / 2.0, Z * 0.25])
+        az, el = math.radians(CAMERA_AZIMUTH), math.radians(CAMERA_ELEVATION)
+        back = np.array([math.sin(az) * math.cos(el), math.cos(az) * math.cos(el), math.sin(el)])
+        fit = np.array([[0, 0, 0], [X, 0, 0], [X, Y, 0], [0, Y, 0],
+                        [0, Y, Z], [X, Y, Z], [X, 0, Z]], dtype=np.float64)
+        # distance so that every fit point is inside the frustum (then refined in NDC below)
+        ty = math.tan(math.radians(CAMERA_FOV_Y) / 2.0)
+        tx = ty * aspect
+        view0 = _look_at(target + back, target)
+        q = (fit - target) @ view0[:3, :3].T  # camera axes: x right, y up, z towards camera
+        dist = float(np.max(np.maximum(np.abs(q[:, 0]) / tx, np.abs(q[:, 1]) / ty) + q[:, 2]))
+        dist = max(dist, 0.5 * math.sqrt(X * X + Y * Y + Z * Z), 1e-2)
+        eye = target + back * dist
+        view = _look_at(eye, target)
+        depth = -(np.c_[fit, np.ones(len(fit))] @ view.T)[:, 2]
+        near = max(float(depth.min()) * 0.25, 1e-3)
+        far = float(depth.max()) * 6.0 + 10.0
+        proj = _perspective(CAMERA_FOV_Y, aspect, near, far)
+        mvp = proj @ view
+        ndc, _ = _project(mvp, fit)
+        lo, hi = ndc.min(axis=0), ndc.max(axis=0)
+        span = np.maximum(hi - lo, 1e-9)
+        s = 2.0 * 0.92 / float(max(span[0], span[1]))
+        c = (lo + hi) / 2.0
+        fit2d = np.eye(4)  # uniform zoom and recentring in NDC, applied in clip space
+        fit2d[0, 0] = fit2d[1, 1] = s
+        fit2d[0, 3], fit2d[1, 3] = -s * c[0], -s * c[1]
+        return fit2d @ mvp
+
+    def _plan_mvp(self, X, Y, Z, z_span):
+        vw, vh = self.right_w, self.H
+        margin = max(6.0, 0.045 * min(vw, vh))
+        scale = min((vw - 2 * margin) / X, (vh - 2 * margin) / Y)  # px per metre
+        scale = max(scale, 1e-6)
+        zlo = max(min(-1.0, z_span[0] - 1.0), -1000.0)
+        zhi = min(max(Z + 1.0, z_span[1] + 1.0), 1000.0)
+        m = np.zeros((4, 4))
+        m[0, 0] = 2.0 * scale / vw
+        m[0, 3] = -X / 2.0 * m[0, 0]
+        m[1, 1] = 2.0 * scale / vh
+        m[1, 3] = -Y / 2.0 * m[1, 1]
+        m[2, 2] = -2.0 / (zhi - zlo)  # higher z is nearer (smaller depth)
+        m[2, 3] = (zhi + zlo) / (zhi - zlo)
+        m[3, 3] = 1.0
+        return m, scale
+
+    def to_pixels(self, pts, view: str) -> np.ndarray:
+        """Pixel (x, y) in the composed image of world points; NaN when behind the camera."""
+        pts = np.asarray(pts, dtype=np.float64).reshape(-1, 3)
+        if view == "plan":
+            ndc, w = _project(self.plan_mvp, pts)
+            x0, vw = self.plan_rect[0], self.right_w
+        elif view == "perspective":
+            ndc, w = _project(self.persp_mvp, pts)
+            x0, vw = self.persp_rect[0], self.left_w
+        else:
+            raise ValueError(f"unknown view {view!r}; use 'plan' or 'perspective'")
+        px = np.empty((len(pts), 2))
+        px[:, 0] = x0 + (ndc[:, 0] + 1.0) * 0.5 * vw
+        px[:, 1] = (1.0 - ndc[:, 1]) * 0.5 * self.H
+        px[w <= 1e-9] = np.nan
+        return px
+
+
+# -- the renderer ----------------------------------------------------------------------------
+class RasterRenderer:
+    """OpenGL rasteriser implementing :class:`~metaspatial_env.render.base.Renderer`.
+
+    Options:
+        image_size: ``(height, width)`` of the composed image (two views side by side).
+        labels: write each object's id on both views (default True).
+        overlay: draw the plan's north arrow and room-size caption (default True).
+        samples: MSAA samples (0 = off, the default; 2/4 smooth edges at some cost).
+        backend: moderngl context backend; ``None`` (default) tries ``"egl"`` (headless) and
+            then the platform default.
+        label_size: font size in px for labels (default: from the image height).
+    """
+
+    name = "raster"
+
+    def __init__(self, image_size: Sequence[int] = (512, 1024), *, labels: bool = True,
+                 overlay: bool = True, samples: int = 0, backend: str | None = None,
+                 label_size: int | None = None):
+        h, w = (int(v) for v in image_size)
+        if h < 2 or w < 4:
+            raise ValueError(f"image_size must be (height >= 2, width >= 4), got {tuple(image_size)}")
+        self.image_size = (h, w)
+        self.labels = bool(labels)
+        self.overlay = bool(overlay)
+        self.samples = max(0, int(samples))
+        self.backend = backend
+        self.label_size = int(label_size) if label_size else font_size_for(h)
+        self._init_gl_state()
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def _init_gl_state(self) -> None:
+        self._ctx = None
+        self._prog = None
+        self._vbo = None
+        self._vao = None
+        self._vbo_capacity = 0
+        self._fbo = None
+        self._resolve = None
+        self._painter = None
+        self._room_cache: dict = {}
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        for key in ("_ctx", "_prog", "_vbo", "_vao", "_vbo_capacity", "_fbo", "_resolve",
+                    "_painter", "_room_cache"):
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._init_gl_state()
+
+    def _create_context(self):
+        import moderngl
+
+        attempts = [self.backend] if self.backend else ["egl", None]
+        errors = []
+        for backend in attempts:
+            try:
+                if backend:
+                    return moderngl.create_standalone_context(require=330, backend=backend)
+                return moderngl.create_standalone_context(require=330)
+            except Exception as exc:  # try the next backend
+                errors.append(f"{backend or 'default'}: {type(exc).__name__}: {exc}")
+        raise RuntimeError(
+            "RasterRenderer could not create an OpenGL 3.3 context ("
+            + "; ".join(errors)
+            + "). On a headless Linux machine install Mesa's EGL and software GL "
+            "(e.g. apt-get install libegl1 libgl1-mesa-dri) or run with a display.")
+
+    def _ensure_gl(self) -> None:
+        if self._ctx is not None:
+            return
+        ctx = self._create_context()
+        try:
+            self._prog = ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
+            light = np.asarray(LIGHT_DIR, dtype=np.float64)
+            self._prog["light_dir"].value = tuple(float(v) for v in light / np.linalg.norm(light))
+            self._prog["ambient"].value = AMBIENT
+            h, w = self.image_size
+            samples = min(self.samples, ctx.max_samples) if self.samples > 1 else 0
+            self._fbo = ctx.framebuffer(
+                color_attachments=[ctx.renderbuffer((w, h), 4, samples=samples)],
+                depth_attachment=ctx.depth_renderbuffer((w, h), samples=samples))
+            if samples:
+                self._resolve = ctx.framebuffer(color_attachments=[ctx.renderbuffer((w, h), 4)])
+        except Exception:
+            ctx.release()
+            raise
+        self._ctx = ctx
+
+    def close(self) -> None:
+        """Free the GL context and everything on it; safe to call more than once."""
+        ctx = getattr(self, "_ctx", None)
+        if ctx is not None:
+            try:
+                with ctx:  # make ours current: another renderer's context may be
+                    for name in ("_vao", "_vbo", "_resolve", "_fbo", "_prog"):
+                        obj = getattr(self, name, None)
+                        if obj is not None:
+                            obj.release()
+            except Exception:
+                pass
+            try:
+                ctx.release()
+            except Exception:
+                pass
+        self._init_gl_state()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- geometry ----------------------------------------------------------------------------
+    def views(self, scene: RenderScene) -> ViewLayout:
+        """The frame's cameras; ``views(scene).to_pixels(points, "plan" | "perspective")``
+        maps world points to pixel coordinates of the composed image."""
+        objects = [o for o in scene.objects if _drawable(o)]
+        return ViewLayout(scene.room_size, self.image_size, _z_span(objects))
+
+    def _room_vertices(self, views: ViewLayout) -> tuple[np.ndarray, np.ndarray]:
+        key = (views.room, views.plan_scale)
+        hit = self._room_cache.get(key)
+        if hit is not None:
+            return hit
+        X, Y, Z = views.room
+        t = min(0.12, 0.04 * max(X, Y, Z))  # wall and floor thickness (perspective)
+        persp = np.concatenate([
+            _aabb_boxes([0, 0, -t, X, Y, 0], FLOOR_RGB, KIND_FLOOR),
+            _aabb_boxes([[0, Y, -t, X + t, Y + t, Z],            # north wall
+                         [X, 0, -t, X + t, Y, Z]], WALL_RGB, KIND_WALL),  # east wall
+        ])
+        o = 3.0 / views.plan_scale  # a 3 px outline around the plan's floor
+        plan = np.concatenate([
+            _aabb_boxes([0, 0, -0.02, X, Y, 0], FLOOR_RGB, KIND_FLOOR),
+            _aabb_boxes([[-o, -o, -0.02, X + o, 0, 0], [-o, Y, -0.02, X + o, Y + o, 0],
+                         [-o, 0, -0.02, 0, Y, 0], [X, 0, -0.02, X + o, Y, 0]],
+                        PLAN_WALL_RGB, KIND_WALL),
+        ])
+        if len(self._room_cache) > 16:
+            self._room_cache.clear()
+        self._room_cache[key] = (persp, plan)
+        return persp, plan
+
+    @staticmethod
+    def _object_vertices(objects: Sequence[RenderObject]) -> np.ndarray:
+        n = len(objects)
+        if n == 0:
+            return np.zeros((0, _FLOATS), dtype=np.float32)
+        centers = np.empty((n, 3))
+        half = np.empty((n, 3))
+        fwd = np.empty((n, 2))
+        rgt = np.empty((n, 2))
+        base = np.empty((n, 3))
+        for i, obj in enumerate(objects):
+            box = obj.box
+            centers[i] = box.center
+            half[i] = box.half_extents
+            angle = float(box.z_angle)
+            fwd[i], rgt[i] = heading_vectors(angle if math.isfinite(angle) else 0.0)
+            base[i] = category_color(obj.category or obj.id)
+        centers = np.nan_to_num(centers, nan=0.0, posinf=1e6, neginf=-1e6)
+        half = np.clip(np.nan_to_num(np.abs(half), nan=0.0), 0.0, 1e6)
+        width = 2.0 * half[:, 1]
+        band = np.minimum(np.clip(0.18 * width, 0.04, 0.3), 0.5 * width)
+        return box_vertices(centers, half, fwd, rgt, base, marker_color(base), band,
+                            np.full(n, KIND_OBJECT))
+
+    def _upload(self, data: np.ndarray) -> None:
+        nbytes = data.nbytes
+        if self._vbo is None or nbytes > self._vbo_capacity:
+            if self._vao is not None:
+                self._vao.release()
+            if self._vbo is not None:
+                self._vbo.release()
+            capacity = max(1 << 16, 1 << int(math.ceil(math.log2(max(nbytes, 1)))))
+            self._vbo = self._ctx.buffer(reserve=capacity, dynamic=True)
+            self._vbo_capacity = capacity
+            self._vao = self._ctx.vertex_array(
+                self._prog, [(self._vbo, _FORMAT, "in_pos", "in_normal", "in_color", "in_uv",
+                              "in_kind")])
+        self._vbo.write(data.tobytes())
+
+    # -- rendering -----------------------------------------------------------------------------
+    def render(self, scene: RenderScene) -> np.ndarray:
+        """Draw ``scene``; returns the composed ``(H, W, 3)`` uint8 image."""
+        self._ensure_gl()
+        # several renderers (one per env) may live in one process: make ours current
+        with self._ctx:
+            image, views, objects = self._draw(scene)
+        if self.labels or self.overlay:
+            self._annotate(image, scene, objects, views)
+        return image
+
+    def _draw(self, scene: RenderScene):
+        import moderngl
+
+        ctx = self._ctx
+        objects = tuple(o for o in scene.objects if _drawable(o))
+        views = ViewLayout(scene.room_size, self.image_size, _z_span(objects))
+        persp_room, plan_room = self._room_vertices(views)
+        obj_verts = self._object_vertices(objects)
+        # one buffer: [perspective room | objects | plan room]; each view is one draw call
+        data = np.concatenate([persp_room, obj_verts, plan_room])
+        self._upload(data)
+        n_room, n_obj, n_plan = len(persp_room), len(obj_verts), len(plan_room)
+
+        h, w = self.image_size
+        fbo = self._fbo
+        fbo.use()
+        ctx.enable(moderngl.DEPTH_TEST)
+        ctx.disable(moderngl.CULL_FACE)
+        ctx.viewport = (0, 0, w, h)
+        fbo.clear(*BACKGROUND, 1.0, depth=1.0)
+        mvp = self._prog["mvp"]
+        ctx.viewport = (0, 0, views.left_w, h)
+        mvp.write((_FLIP_Y @ views.persp_mvp).T.astype("f4").tobytes())
+        self._vao.render(moderngl.TRIANGLES, vertices=n_room + n_obj, first=0)
+        ctx.viewport = (views.left_w, 0, views.right_w, h)
+        mvp.write((_FLIP_Y @ views.plan_mvp).T.astype("f4").tobytes())
+        self._vao.render(moderngl.TRIANGLES, vertices=n_obj + n_plan, first=n_room)
+        src = fbo
+        if self._resolve is not None:
+            ctx.copy_framebuffer(self._resolve, fbo)
+            src = self._resolve
+        # rows were drawn upside down (see _FLIP_Y), so GL's bottom-up readback is already the
+        # top-down image: read into a fresh buffer and wrap it without a copy
+        buf = bytearray(w * h * 3)
+        src.read_into(buf, components=3, alignment=1)
+        image = np.frombuffer(buf, dtype=np.uint8).reshape(h, w, 3)
+        return image, views, objects
+
+    def _annotate(self, image, scene, objects, views: ViewLayout) -> None:
+        if self._painter is None:
+            self._painter = LabelPainter(self.label_size)
+        painter = self._painter
+        if self.overlay:
+            X, Y, Z = (float(v) for v in scene.room_size)
+            painter.compass(image, views.plan_rect, f"{X:g} x {Y:g} m, h {Z:g} m")
+        if not self.labels or not objects:
+            return
+        tops = np.array([[*o.box.center[:2], o.box.center[2] + o.box.size[2] / 2.0]
+                         for o in objects], dtype=np.float64)
+        accents = [tuple(int(round(c * 255)) for c in category_color(o.category or o.id))
+                   for o in objects]
+        # higher objects are labelled first, so they keep their spot when labels collide
+        order = sorted(range(len(objects)), key=lambda i: (-tops[i, 2], objects[i].id))
+        for view, rect in (("perspective", views.persp_rect), ("plan", views.plan_rect)):
+            px = views.to_pixels(tops, view)
+            labels = [Label(objects[i].id, px[i, 0], px[i, 1], accents[i]) for i in order]
+            painter.draw(image, labels, rect)
+
+
+def _drawable(o: RenderObject) -> bool:
+    """Objects with a non-finite centre or size are skipped (nothing sensible to draw)."""
+    return all(math.isfinite(float(v)) for v in (*o.box.center, *o.box.size))
+
+
+def _z_span(objects) -> tuple[float, float]:
+    if not objects:
+        return (0.0, 0.0)
+    lo = min(o.box.center[2] - o.box.size[2] / 2.0 for o in objects)
+    hi = max(o.box.center[2] + o.box.size[2] / 2.0 for o in objects)
+    return (lo, hi)
+
+
+__all__ = ["RasterRenderer", "ViewLayout", "box_vertices", "marker_color", "VERTICES_PER_BOX"]
