@@ -165,7 +165,7 @@ class RoomLayoutEnv(gym.Env):
         clock = time.perf_counter()
         self._scene = self._render_scene(evaluation)
         self._image = None
-        obs = self._observation(feedback_text(evaluation, self._turn, self.config.max_turns))
+        obs = self._observation(feedback_text(evaluation, task, self._turn, self.config.max_turns))
         timings["render"] = time.perf_counter() - clock
         timings["step"] = sum(timings.values())
         self.timings = timings

@@ -78,14 +78,16 @@ def task_prompt(task: Task) -> str:
     return _clip(ascii_text("\n".join(lines)))
 
 
-def feedback_text(evaluation: "Evaluation", turn: int, max_turns: int) -> str:
-    """The step observation: the scores, then each problem per object with its size."""
+def feedback_text(evaluation: "Evaluation", task: Task, turn: int, max_turns: int) -> str:
+    """The step observation: the scores, then the problems object by object, each with its size."""
     terms = ", ".join(f"{name} {value:.2f}" for name, value in evaluation.terms.items())
     verdict = "The layout succeeds." if evaluation.success else "The layout does not succeed yet."
     lines = [f"Turn {turn} of {max_turns}: reward {evaluation.total:.3f} ({terms}). {verdict}"]
-    if evaluation.problems:
+    order = {oid: i for i, oid in enumerate(task.object_ids)}
+    problems = sorted(evaluation.problems, key=lambda p: order.get(p.object_id, -1))  # stable: kinds stay in order
+    if problems:
         lines.append("Problems:")
-        lines += [f"- {p.text}" for p in evaluation.problems]
+        lines += [f"- {p.text}" for p in problems]
     else:
         lines.append("No problems found.")
     return _clip(ascii_text("\n".join(lines)))

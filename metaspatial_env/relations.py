@@ -79,7 +79,8 @@ class RuleResult:
         elif self.preposition == "in the corner":
             rule = f"{self.subject} should be in a corner along {target}"
         else:
-            rule = f"{self.subject} should be {self.preposition} {target}"
+            preposition = "in front of" if self.preposition == "in front" else self.preposition
+            rule = f"{self.subject} should be {preposition} {target}"
         amount = f"{self.violation:.0f} degrees" if self.unit == "deg" else f"{self.violation:.2f} m"
         return f"{rule}; it is {amount} off"
 

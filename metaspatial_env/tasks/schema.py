@@ -229,7 +229,7 @@ def _parse_task(data: Any) -> Task:
 
     reference = data.get("reference_layout")
     if reference is not None:
-        reference = _parse_reference(task_id, reference, seen)
+        reference = _parse_reference(task_id, reference, {o.id: o for o in objects})
     return Task(task_id, room_type, size, preference, tuple(objects), reference)
 
 
@@ -259,12 +259,17 @@ def _parse_object(task_id: str, index: int, rec: Any, room_size: tuple[float, ..
     facing = facing or None
 
     placement = _mapping(task_id, prefix + "placement", rec.get("placement", {}))
+    for key in ("room_layout_elements", "objects_in_room"):
+        if placement.get(key) is not None and not isinstance(placement[key], list):
+            raise TaskError(task_id, f"{prefix}placement.{key}", f"must be a list, got {type(placement[key]).__name__}")
     layout_rules = []
     for j, r in enumerate(placement.get("room_layout_elements") or []):
         where = f"{prefix}placement.room_layout_elements[{j}]"
         r = _mapping(task_id, where, r)
         element = _get(task_id, r, "layout_element_id", where + ".")
         prep = r.get("preposition", "on")
+        if not isinstance(element, str):
+            raise TaskError(task_id, where + ".layout_element_id", f"must be a string, got {type(element).__name__}")
         if element not in LAYOUT_ELEMENTS:
             raise TaskError(task_id, where + ".layout_element_id", f"unknown layout element {element!r}")
         if prep not in LAYOUT_PREPOSITIONS:
@@ -291,8 +296,8 @@ def _parse_object(task_id: str, index: int, rec: Any, room_size: tuple[float, ..
         raise TaskError(task_id, prefix + "rotation.z_angle", f"must be a finite number, got {z_angle!r}")
     return TaskObject(
         id=oid,
-        style=str(rec.get("style", "")),
-        material=str(rec.get("material", "")),
+        style="" if rec.get("style") is None else str(rec["style"]),
+        material="" if rec.get("material") is None else str(rec["material"]),
         size=size,  # type: ignore[arg-type]
         on_floor=on_floor,
         facing=facing,
@@ -302,16 +307,22 @@ def _parse_object(task_id: str, index: int, rec: Any, room_size: tuple[float, ..
     )
 
 
-def _parse_reference(task_id: str, reference: Any, ids: set[str]) -> dict[str, dict[str, float]]:
+def _parse_reference(task_id: str, reference: Any, objects: Mapping[str, TaskObject]) -> dict[str, dict[str, float]]:
+    """``{id: {x, y, z, z_angle}}``; x, y, z are required, z_angle defaults to the object's rotation."""
     reference = _mapping(task_id, "reference_layout", reference)
     out = {}
     for oid, pose in reference.items():
-        if oid not in ids:
+        if oid not in objects:
             raise TaskError(task_id, f"reference_layout.{oid}", "unknown object id")
         pose = _mapping(task_id, f"reference_layout.{oid}", pose)
         values = {}
         for k in ("x", "y", "z", "z_angle"):
-            v = pose.get(k, 0.0)
+            if k not in pose:
+                if k == "z_angle":
+                    values[k] = objects[oid].z_angle
+                    continue
+                raise TaskError(task_id, f"reference_layout.{oid}.{k}", "is missing")
+            v = pose[k]
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
                 raise TaskError(task_id, f"reference_layout.{oid}.{k}", f"must be a finite number, got {v!r}")
             values[k] = float(v)

@@ -1,0 +1,284 @@
+"""Task schema: round trips and a table of malformed tasks, each rejected naming task and field."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+
+from metaspatial_env.tasks import Task, TaskError
+from metaspatial_env.tasks.splits import load_split
+
+
+def _task_dict() -> dict:
+    return {
+        "room": {
+            "id": "t_1",
+            "room_type": "bedroom",
+            "size": {"x": 4.0, "y": 3.5, "z": 2.6},
+            "user_preference": "A calm bedroom.",
+        },
+        "objects": [
+            {
+                "new_object_id": "bed_1",
+                "style": "modern",
+                "material": "oak",
+                "size_in_meters": {"length": 1.6, "width": 2.0, "height": 1.0},
+                "is_on_the_floor": True,
+                "facing": "south_wall",
+                "placement": {
+                    "room_layout_elements": [{"layout_element_id": "north_wall", "preposition": "on"}],
+                    "objects_in_room": [],
+                },
+                "rotation": {"z_angle": 180.0},
+            },
+            {
+                "new_object_id": "nightstand_1",
+                "style": "modern",
+                "material": "walnut",
+                "size_in_meters": {"length": 0.5, "width": 0.4, "height": 0.55},
+                "is_on_the_floor": True,
+                "facing": "bed_1",
+                "placement": {
+                    "room_layout_elements": [],
+                    "objects_in_room": [{"object_id": "bed_1", "preposition": "left of", "is_adjacent": True}],
+                },
+                "rotation": {"z_angle": 180.0},
+            },
+        ],
+        "reference_layout": {
+            "bed_1": {"x": 2.0, "y": 2.5, "z": 0.5, "z_angle": 180.0},
+            "nightstand_1": {"x": 3.15, "y": 3.3, "z": 0.275, "z_angle": 180.0},
+        },
+    }
+
+
+def test_round_trip_preserves_everything():
+    data = _task_dict()
+    task = Task.from_dict(data)
+    assert task.to_dict() == data
+    again = Task.from_dict(task.to_dict())
+    assert again == task and again.reference_layout == task.reference_layout
+
+
+def test_round_trip_of_bundled_tasks():
+    for task in load_split("test")[:40]:
+        again = Task.from_dict(task.to_dict())
+        assert again == task
+        assert again.reference_layout == task.reference_layout
+        assert again.to_dict() == task.to_dict()
+
+
+def test_parsed_fields():
+    task = Task.from_dict(_task_dict())
+    assert task.id == "t_1" and task.room_type == "bedroom" and task.size == (4.0, 3.5, 2.6)
+    ns = task.object("nightstand_1")
+    assert ns.category == "nightstand" and ns.size == (0.5, 0.4, 0.55) and ns.facing == "bed_1"
+    assert ns.object_rules[0].target == "bed_1" and ns.object_rules[0].preposition == "left of"
+    assert task.object("bed_1").layout_rules[0].element == "north_wall"
+    assert task.rule_count == 4
+
+
+def test_defaults_for_optional_fields():
+    data = _task_dict()
+    obj = data["objects"][0]
+    for key in ("style", "material", "facing", "placement", "rotation", "is_on_the_floor"):
+        obj.pop(key)
+    del data["reference_layout"]["bed_1"]["z_angle"]
+    task = Task.from_dict(data)
+    bed = task.object("bed_1")
+    assert (bed.style, bed.material, bed.facing, bed.on_floor, bed.z_angle) == ("", "", None, True, 0.0)
+    assert bed.layout_rules == () and bed.object_rules == ()
+    assert task.reference_layout["bed_1"]["z_angle"] == 0.0  # defaults to the object's rotation
+
+
+def _set(path: str, value):
+    """A mutation that sets ``path`` (dot-separated, ints index lists) to ``value``."""
+
+    def mutate(d):
+        keys = [int(k) if k.isdigit() else k for k in path.split(".")]
+        target = d
+        for k in keys[:-1]:
+            target = target[k]
+        target[keys[-1]] = value
+        return d
+
+    return mutate
+
+
+def _del(path: str):
+    def mutate(d):
+        keys = [int(k) if k.isdigit() else k for k in path.split(".")]
+        target = d
+        for k in keys[:-1]:
+            target = target[k]
+        del target[keys[-1]]
+        return d
+
+    return mutate
+
+
+def _append_relation(index: int, rel: dict):
+    def mutate(d):
+        d["objects"][index]["placement"]["objects_in_room"].append(rel)
+        return d
+
+    return mutate
+
+
+BAD_TASKS = [
+    # (case, mutation, task id in the error, field in the error)
+    ("zero room x", _set("room.size.x", 0), "t_1", "room.size.x"),
+    ("negative room y", _set("room.size.y", -3.0), "t_1", "room.size.y"),
+    ("NaN room z", _set("room.size.z", math.nan), "t_1", "room.size.z"),
+    ("infinite room x", _set("room.size.x", math.inf), "t_1", "room.size.x"),
+    ("string room size", _set("room.size.x", "4"), "t_1", "room.size.x"),
+    ("bool room size", _set("room.size.y", True), "t_1", "room.size.y"),
+    ("huge room", _set("room.size.x", 1e6), "t_1", "room.size.x"),
+    ("room size missing", _del("room.size"), "t_1", "room.size"),
+    ("room height missing", _del("room.size.z"), "t_1", "room.size.z"),
+    ("room size not an object", _set("room.size", [4, 3, 2.6]), "t_1", "room.size"),
+    ("room type missing", _del("room.room_type"), "t_1", "room.room_type"),
+    ("room type not a string", _set("room.room_type", 3), "t_1", "room.room_type"),
+    ("preference not a string", _set("room.user_preference", ["cozy"]), "t_1", "room.user_preference"),
+    ("room id missing", _del("room.id"), "<unknown>", "room.id"),
+    ("room id empty", _set("room.id", ""), "<unknown>", "room.id"),
+    ("room not an object", _set("room", "bedroom"), "<unknown>", "room"),
+    ("objects missing", _del("objects"), "t_1", "objects"),
+    ("objects empty", _set("objects", []), "t_1", "objects"),
+    ("objects not a list", _set("objects", {"bed_1": {}}), "t_1", "objects"),
+    ("object not an object", _set("objects.1", "nightstand_1"), "t_1", "objects[1]"),
+    ("negative length", _set("objects.0.size_in_meters.length", -1.6), "t_1", "objects[0].size_in_meters.length"),
+    ("zero width", _set("objects.0.size_in_meters.width", 0.0), "t_1", "objects[0].size_in_meters.width"),
+    ("NaN height", _set("objects.1.size_in_meters.height", math.nan), "t_1", "objects[1].size_in_meters.height"),
+    ("size missing", _del("objects.0.size_in_meters"), "t_1", "objects[0].size_in_meters"),
+    ("height missing", _del("objects.1.size_in_meters.height"), "t_1", "objects[1].size_in_meters.height"),
+    ("object longer than room", _set("objects.0.size_in_meters.length", 4.5), "t_1", "objects[0].size_in_meters"),
+    ("object taller than room", _set("objects.1.size_in_meters.height", 2.7), "t_1", "objects[1].size_in_meters"),
+    ("id missing", _del("objects.0.new_object_id"), "t_1", "objects[0].new_object_id"),
+    ("id upper case", _set("objects.0.new_object_id", "Bed_1"), "t_1", "objects[0].new_object_id"),
+    ("id with spaces", _set("objects.0.new_object_id", "bed 1"), "t_1", "objects[0].new_object_id"),
+    ("id not a string", _set("objects.0.new_object_id", 1), "t_1", "objects[0].new_object_id"),
+    ("duplicate ids", _set("objects.1.new_object_id", "bed_1"), "t_1", "objects[1].new_object_id"),
+    ("floor flag not bool", _set("objects.0.is_on_the_floor", "yes"), "t_1", "objects[0].is_on_the_floor"),
+    ("facing unknown id", _set("objects.1.facing", "tv_1"), "t_1", "objects[1].facing"),
+    ("facing itself", _set("objects.1.facing", "nightstand_1"), "t_1", "objects[1].facing"),
+    ("facing a number", _set("objects.0.facing", 90), "t_1", "objects[0].facing"),
+    ("facing the middle", _set("objects.0.facing", "middle of the room"), "t_1", "objects[0].facing"),
+    (
+        "relation to missing id",
+        _set("objects.1.placement.objects_in_room.0.object_id", "desk_1"),
+        "t_1",
+        "objects[1].placement.objects_in_room[0].object_id",
+    ),
+    (
+        "relation to itself",
+        _set("objects.1.placement.objects_in_room.0.object_id", "nightstand_1"),
+        "t_1",
+        "objects[1].placement.objects_in_room[0].object_id",
+    ),
+    (
+        "relation id missing",
+        _del("objects.1.placement.objects_in_room.0.object_id"),
+        "t_1",
+        "objects[1].placement.objects_in_room[0].object_id",
+    ),
+    (
+        "unknown object preposition",
+        _set("objects.1.placement.objects_in_room.0.preposition", "next to"),
+        "t_1",
+        "objects[1].placement.objects_in_room[0].preposition",
+    ),
+    (
+        "missing object preposition",
+        _del("objects.1.placement.objects_in_room.0.preposition"),
+        "t_1",
+        "objects[1].placement.objects_in_room[0].preposition",
+    ),
+    (
+        "adjacency not bool",
+        _set("objects.1.placement.objects_in_room.0.is_adjacent", "true"),
+        "t_1",
+        "objects[1].placement.objects_in_room[0].is_adjacent",
+    ),
+    ("relation not an object", _append_relation(1, "bed_1"), "t_1", "objects[1].placement.objects_in_room[1]"),
+    (
+        "unknown layout element",
+        _set("objects.0.placement.room_layout_elements.0.layout_element_id", "floor"),
+        "t_1",
+        "objects[0].placement.room_layout_elements[0].layout_element_id",
+    ),
+    (
+        "layout element missing",
+        _del("objects.0.placement.room_layout_elements.0.layout_element_id"),
+        "t_1",
+        "objects[0].placement.room_layout_elements[0].layout_element_id",
+    ),
+    (
+        "layout element not a string",
+        _set("objects.0.placement.room_layout_elements.0.layout_element_id", ["north_wall"]),
+        "t_1",
+        "objects[0].placement.room_layout_elements[0].layout_element_id",
+    ),
+    (
+        "unknown layout preposition",
+        _set("objects.0.placement.room_layout_elements.0.preposition", "against"),
+        "t_1",
+        "objects[0].placement.room_layout_elements[0].preposition",
+    ),
+    (
+        "corner of the ceiling",
+        _set(
+            "objects.0.placement.room_layout_elements.0",
+            {"layout_element_id": "ceiling", "preposition": "in the corner"},
+        ),
+        "t_1",
+        "objects[0].placement.room_layout_elements[0].preposition",
+    ),
+    ("placement not an object", _set("objects.0.placement", ["north_wall"]), "t_1", "objects[0].placement"),
+    (
+        "layout rules not a list",
+        _set("objects.0.placement.room_layout_elements", {"north_wall": "on"}),
+        "t_1",
+        "objects[0].placement.room_layout_elements",
+    ),
+    (
+        "object rules not a list",
+        _set("objects.1.placement.objects_in_room", "bed_1"),
+        "t_1",
+        "objects[1].placement.objects_in_room",
+    ),
+    ("rotation NaN", _set("objects.0.rotation.z_angle", math.nan), "t_1", "objects[0].rotation.z_angle"),
+    ("rotation string", _set("objects.0.rotation.z_angle", "north"), "t_1", "objects[0].rotation.z_angle"),
+    ("rotation not an object", _set("objects.0.rotation", 90), "t_1", "objects[0].rotation"),
+    (
+        "reference to unknown id",
+        _set("reference_layout.ghost_1", {"x": 1, "y": 1, "z": 1}),
+        "t_1",
+        "reference_layout.ghost_1",
+    ),
+    ("reference NaN", _set("reference_layout.bed_1.x", math.nan), "t_1", "reference_layout.bed_1.x"),
+    ("reference coordinate missing", _del("reference_layout.bed_1.y"), "t_1", "reference_layout.bed_1.y"),
+    ("reference pose not an object", _set("reference_layout.bed_1", [2.0, 2.5, 0.5]), "t_1", "reference_layout.bed_1"),
+    ("reference not an object", _set("reference_layout", []), "t_1", "reference_layout"),
+]
+
+
+@pytest.mark.parametrize("case,mutate,task_id,field", BAD_TASKS, ids=[c[0] for c in BAD_TASKS])
+def test_bad_task_is_rejected_naming_task_and_field(case, mutate, task_id, field):
+    data = mutate(copy.deepcopy(_task_dict()))
+    with pytest.raises(TaskError) as info:
+        Task.from_dict(data)
+    err = info.value
+    assert err.task_id == task_id
+    assert err.field == field
+    assert repr(task_id) in str(err) and repr(field) in str(err)
+
+
+@pytest.mark.parametrize("value", [None, 5, "task", [1, 2], (), 3.5], ids=repr)
+def test_non_dict_input_is_rejected(value):
+    with pytest.raises(TaskError) as info:
+        Task.from_dict(value)
+    assert info.value.task_id == "<unknown>" and info.value.field == "task"
+    assert isinstance(info.value, ValueError)
