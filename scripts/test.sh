@@ -2,5 +2,5 @@
 # Set up (scripts/setup.sh) and run the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh dev
+bash scripts/setup.sh all
 .venv/bin/python -m pytest -q -n 2 "$@"
