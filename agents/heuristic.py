@@ -38,8 +38,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -157,7 +158,7 @@ class Boxes:
     hh: np.ndarray | float
 
     @classmethod
-    def of(cls, size: tuple[float, float, float], xyz_angle: np.ndarray) -> "Boxes":
+    def of(cls, size: tuple[float, float, float], xyz_angle: np.ndarray) -> Boxes:
         """Boxes of one size at poses given as rows (x, y, z, z_angle)."""
         poses = np.atleast_2d(np.asarray(xyz_angle, dtype=float))
         rad = np.radians(poses[:, 3])
@@ -166,7 +167,7 @@ class Boxes:
                    size[0] / 2.0, size[1] / 2.0, size[2] / 2.0)
 
     @classmethod
-    def from_box(cls, box: Box) -> "Boxes":
+    def from_box(cls, box: Box) -> Boxes:
         return cls.of(box.size, np.array([[*box.center, box.z_angle]]))
 
     def extent(self, axis: np.ndarray) -> np.ndarray:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 #: Longest action text read; longer answers are rejected whole (``too_long``).
 MAX_ACTION_CHARS = 65536

@@ -115,7 +115,7 @@ class Box:
         d = np.asarray(point_xy, dtype=float) - np.asarray(self.center[:2], dtype=float)
         return float(d @ right), float(d @ forward)
 
-    def local_extent(self, other: "Box") -> tuple[float, float, float, float]:
+    def local_extent(self, other: Box) -> tuple[float, float, float, float]:
         """(min_right, max_right, min_forward, max_forward) of ``other``'s footprint in this frame."""
         forward, right = heading_vectors(self.z_angle)
         d = other.footprint() - np.asarray(self.center[:2], dtype=float)

@@ -12,8 +12,8 @@ Frames: "left of B" is B's own left and "in front of B" the side B faces
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from .geometry import (
     WALLS,

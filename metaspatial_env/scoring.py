@@ -7,8 +7,8 @@ the benchmarks and the agents all score layouts the same way.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from .actions import ParseResult
 from .geometry import Box
@@ -17,8 +17,8 @@ from .relations import RuleResult, evaluate_rules, layout_rule_violation
 from .reward import (
     TOLERANCE_SLACK,
     RewardConfig,
-    collides,
     bounds_term,
+    collides,
     collision_penalties,
     collision_term,
     format_term,

@@ -31,7 +31,7 @@ A renderer (its context) is meant to be used from the thread that first rendered
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -15,9 +15,9 @@ Category names are lower-case snake_case and become object ids (``dining_chair_2
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 import numpy as np
 

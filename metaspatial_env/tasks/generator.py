@@ -40,13 +40,14 @@ bundled ranges never do).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 
 from ..geometry import WALL_FACING_INTO_ROOM, WALLS, Box
-from ..relations import facing_violation, layout_rule_violation, evaluate_rules, object_rule_violation
+from ..relations import evaluate_rules, facing_violation, layout_rule_violation, object_rule_violation
 from .catalog import CATEGORIES, ROOM_TYPES, STYLE_COLOUR_PHRASES, STYLES, Category, pick_material, pick_style
 from .schema import LayoutRule, ObjectRule, Task
 

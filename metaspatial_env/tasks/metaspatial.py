@@ -53,8 +53,9 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..geometry import WALLS
 from .schema import LAYOUT_ELEMENTS, LAYOUT_PREPOSITIONS, Task, TaskError

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from ..geometry import WALLS
 
@@ -156,7 +157,7 @@ class Task:
         return out
 
     @classmethod
-    def from_dict(cls, data: Any) -> "Task":
+    def from_dict(cls, data: Any) -> Task:
         """Validate and build a task from its on-disk form; raises :class:`TaskError`."""
         return _parse_task(data)
 

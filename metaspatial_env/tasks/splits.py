@@ -34,9 +34,10 @@ import gzip
 import io
 import json
 import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from .catalog import ROOM_TYPES
 from .schema import Task, TaskError
@@ -114,7 +115,7 @@ def load_split(name: str) -> tuple[Task, ...]:
     return _load_split(_spec(name).name)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load_split(name: str) -> tuple[Task, ...]:
     spec = SPLITS[name]
     path = DATA_DIR / spec.filename
