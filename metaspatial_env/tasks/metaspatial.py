@@ -131,16 +131,22 @@ def infer_room_type(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------- rows
+def _decode_json(value: Any, task_id: str, field: str) -> Any:
+    """``value`` itself, or the JSON it holds when it is text or bytes."""
+    if isinstance(value, (bytes, bytearray)):
+        value = value.decode("utf-8")
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise TaskError(task_id, field, f"not valid JSON: {exc.msg}") from exc
+    return value
+
+
 def _parse_answer(row: Mapping[str, Any] | str) -> dict[str, Any]:
     """The ``answer`` record of a dataset row (a row mapping, its answer JSON, or the row as JSON)."""
     unknown = "<unknown>"
-    if isinstance(row, (bytes, bytearray)):
-        row = row.decode("utf-8")
-    if isinstance(row, str):
-        try:
-            row = json.loads(row)
-        except json.JSONDecodeError as exc:
-            raise TaskError(unknown, "answer", f"not valid JSON: {exc.msg}") from exc
+    row = _decode_json(row, unknown, "answer")
     if not isinstance(row, Mapping):
         raise TaskError(unknown, "row", f"must be a dataset row (mapping) or its answer JSON, got {type(row).__name__}")
     answer: Any = row
@@ -148,13 +154,7 @@ def _parse_answer(row: Mapping[str, Any] | str) -> dict[str, Any]:
         if key in row:
             answer = row[key]
             break
-    if isinstance(answer, (bytes, bytearray)):
-        answer = answer.decode("utf-8")
-    if isinstance(answer, str):
-        try:
-            answer = json.loads(answer)
-        except json.JSONDecodeError as exc:
-            raise TaskError(unknown, "answer", f"not valid JSON: {exc.msg}") from exc
+    answer = _decode_json(answer, unknown, "answer")
     if not isinstance(answer, Mapping):
         raise TaskError(unknown, "answer", f"must be a JSON object, got {type(answer).__name__}")
     name = answer.get("room_name")
