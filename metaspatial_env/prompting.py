@@ -1,15 +1,30 @@
-"""The text an agent reads: the task prompt on reset and the feedback after each step.
+"""The text an agent reads and the chat messages built from it, in one place.
 
-Kept in one module so policies and the trainer build their chat messages from the same words.
-Everything here is printable ASCII (the observation's ``Text`` space).
+- :func:`task_prompt` (the reset observation) and :func:`feedback_text` (each step's
+  observation) are what the environment shows; everything they write is printable ASCII (the
+  observation's ``Text`` space). :func:`parse_task_prompt` reads a task prompt back into a
+  :class:`~metaspatial_env.tasks.Task`, so a policy that only receives the prompt text (through
+  the policy server, say) can still see the scene graph.
+- :data:`SYSTEM_PROMPT` and :class:`Conversation` turn an episode's observations and answers
+  into chat messages (OpenAI content parts or Hugging Face processor parts), with a token
+  budget that drops old renders and old turns first. Policies and the trainer share them.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import json
-from typing import TYPE_CHECKING
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from .tasks import Task
+from .tasks.schema import LAYOUT_ELEMENTS, LAYOUT_PREPOSITIONS, OBJECT_PREPOSITIONS
 
 if TYPE_CHECKING:  # pragma: no cover
     from .scoring import Evaluation
@@ -43,30 +58,43 @@ def _clip(text: str) -> str:
     return text[: MAX_TEXT_CHARS - len(note)] + note
 
 
+def _metres(value: float) -> str:
+    """A length to the millimetre, without trailing zeros (what the task stores, read back exactly)."""
+    return f"{round(value, 3):g}"
+
+
+_UNSPECIFIED = "(unspecified)"
+
+
 def describe_object(task: Task, object_id: str) -> str:
-    """One line per object: its size and its rules in the scene graph's words."""
+    """One line per object: its size, look, support and rules in the scene graph's words.
+
+    The line has a fixed shape (``; ``-separated fields, rules ``, ``-separated) so that
+    :func:`parse_task_prompt` can read it back.
+    """
     o = task.object(object_id)
     length, width, height = o.size
-    parts = [f"- {o.id}: {length:.2f} x {width:.2f} x {height:.2f} m (l x w x h)"]
-    if o.style or o.material:
-        parts.append(f"{o.style} {o.material}".strip())
-    parts.append("on the floor" if o.on_floor else "not on the floor")
     rules = [f"{r.preposition} {r.element}" for r in o.layout_rules]
     rules += [f"{r.preposition} {r.target}{' (adjacent)' if r.is_adjacent else ''}" for r in o.object_rules]
     if o.facing:
         rules.append(f"facing {o.facing}")
-    if rules:
-        parts.append("; ".join(rules))
-    parts.append(f"default z_angle {o.z_angle:g}")
-    return ", ".join(parts)
+    return "; ".join([
+        f"- {o.id}: size {_metres(length)} x {_metres(width)} x {_metres(height)} m (l x w x h)",
+        f"style {o.style or _UNSPECIFIED}",
+        f"material {o.material or _UNSPECIFIED}",
+        "on the floor" if o.on_floor else "not on the floor",
+        f"rules: {', '.join(rules) if rules else 'none'}",
+        f"default z_angle {o.z_angle:g}",
+    ])
 
 
 def task_prompt(task: Task) -> str:
     """The reset observation: the room, the wish, the objects and their rules, the answer format."""
     X, Y, Z = task.size
     lines = [
-        f"Lay out this {task.room_type} (task {task.id}). Room size: X = {X:.2f} m, Y = {Y:.2f} m, Z = {Z:.2f} m.",
-        f"User preference: {task.user_preference}",
+        f"Lay out this {task.room_type} (task {task.id}). "
+        f"Room size: X = {_metres(X)} m, Y = {_metres(Y)} m, Z = {_metres(Z)} m.",
+        f"User preference: {' '.join(task.user_preference.split())}",
         CONVENTIONS,
         "Objects to place:",
         *(describe_object(task, oid) for oid in task.object_ids),
@@ -78,7 +106,82 @@ def task_prompt(task: Task) -> str:
     return _clip(ascii_text("\n".join(lines)))
 
 
-def feedback_text(evaluation: "Evaluation", task: Task, turn: int, max_turns: int) -> str:
+_HEADER = re.compile(r"^Lay out this (?P<room_type>.+) \(task (?P<id>\S+)\)\. Room size: X = (?P<x>\S+) m, "
+                     r"Y = (?P<y>\S+) m, Z = (?P<z>\S+) m\.$")
+_OBJECT_LINE = re.compile(
+    r"^- (?P<id>\S+): size (?P<l>\S+) x (?P<w>\S+) x (?P<h>\S+) m \(l x w x h\); style (?P<style>.*?); "
+    r"material (?P<material>.*?); (?P<floor>on the floor|not on the floor); rules: (?P<rules>.*?); "
+    r"default z_angle (?P<angle>\S+)$")
+# Longest first, so "in the corner" is not read as "in ..." and "on" does not swallow others.
+_PREPOSITIONS = sorted(set(LAYOUT_PREPOSITIONS) | set(OBJECT_PREPOSITIONS), key=len, reverse=True)
+
+
+class PromptParseError(ValueError):
+    """A text that is not a task prompt written by :func:`task_prompt`; says which line failed."""
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise PromptParseError(f"{what}: expected a number, got {text!r}") from None
+
+
+def _parse_rules(text: str, object_id: str) -> tuple[list[dict], list[dict], str | None]:
+    layout, objects, facing = [], [], None
+    for rule in ([] if text == "none" else text.split(", ")):
+        if rule.startswith("facing "):
+            facing = rule[len("facing "):]
+            continue
+        preposition = next((p for p in _PREPOSITIONS if rule.startswith(p + " ")), None)
+        if preposition is None:
+            raise PromptParseError(f"object {object_id}: unreadable rule {rule!r}")
+        target = rule[len(preposition) + 1:]
+        adjacent = target.endswith(" (adjacent)")
+        target = target.removesuffix(" (adjacent)")
+        if not adjacent and target in LAYOUT_ELEMENTS and preposition in LAYOUT_PREPOSITIONS:
+            layout.append({"layout_element_id": target, "preposition": preposition})
+        else:
+            objects.append({"object_id": target, "preposition": preposition, "is_adjacent": adjacent})
+    return layout, objects, facing
+
+
+def parse_task_prompt(text: str) -> Task:
+    """Read a :func:`task_prompt` back into its task (sizes to the millimetre; no reference layout).
+
+    Raises :class:`PromptParseError` naming the line that does not fit, or
+    :class:`~metaspatial_env.tasks.TaskError` when the lines read make no valid task.
+    """
+    lines = text.splitlines()
+    header = next((m for m in map(_HEADER.match, lines) if m), None)
+    if header is None:
+        raise PromptParseError("no 'Lay out this ... (task ID). Room size: ...' line: not a task prompt")
+    preference = next((line[len("User preference: "):] for line in lines if line.startswith("User preference: ")), "")
+    objects = []
+    for line in lines:
+        if not line.startswith("- "):
+            continue
+        match = _OBJECT_LINE.match(line)
+        if match is None:
+            raise PromptParseError(f"unreadable object line {line[:80]!r}")
+        oid = match["id"]
+        layout, object_rules, facing = _parse_rules(match["rules"], oid)
+        objects.append({
+            "new_object_id": oid,
+            "style": "" if match["style"] == _UNSPECIFIED else match["style"],
+            "material": "" if match["material"] == _UNSPECIFIED else match["material"],
+            "size_in_meters": {k: _number(match[k[0]], f"object {oid} {k}") for k in ("length", "width", "height")},
+            "is_on_the_floor": match["floor"] == "on the floor",
+            "facing": facing,
+            "placement": {"room_layout_elements": layout, "objects_in_room": object_rules},
+            "rotation": {"z_angle": _number(match["angle"], f"object {oid} z_angle")},
+        })
+    room = {"id": header["id"], "room_type": header["room_type"], "user_preference": preference,
+            "size": {axis: _number(header[axis], f"room size {axis}") for axis in "xyz"}}
+    return Task.from_dict({"room": room, "objects": objects})
+
+
+def feedback_text(evaluation: Evaluation, task: Task, turn: int, max_turns: int) -> str:
     """The step observation: the scores, then the problems object by object, each with its size."""
     terms = ", ".join(f"{name} {value:.2f}" for name, value in evaluation.terms.items())
     verdict = "The layout succeeds." if evaluation.success else "The layout does not succeed yet."
@@ -91,3 +194,207 @@ def feedback_text(evaluation: "Evaluation", task: Task, turn: int, max_turns: in
     else:
         lines.append("No problems found.")
     return _clip(ascii_text("\n".join(lines)))
+
+
+# ----------------------------------------------------------------------------- chat messages
+SYSTEM_PROMPT = (
+    "You are an interior designer who lays out 3D rooms. Each turn you get the room (its size, the user's "
+    "wish and the objects to place with their sizes and placement rules) or feedback on your last layout, "
+    "usually with a rendered image: a perspective view and a top-down plan, objects labelled by id.\n"
+    + CONVENTIONS + "\n"
+    "First reason step by step inside <think>...</think>. Then give the complete layout inside "
+    "<answer>...</answer> as a JSON list with one entry per object, every object of the room exactly once: "
+    "{\"new_object_id\": id, \"x\": m, \"y\": m, \"z\": m, \"z_angle\": degrees}, where x, y, z are the centre "
+    "of the object's bounding box (a floor object has z = height / 2). Keep objects inside the room and apart "
+    "from each other unless one stands on another. When you get feedback, fix every problem it names and "
+    "answer the whole layout again.\n"
+    "Example for a 4 x 3 x 2.6 m room with a 2 x 0.9 x 0.8 m sofa_1 on the south wall facing north and a "
+    "1 x 0.5 x 0.45 m coffee_table_1 in front of it:\n"
+    "<think>The sofa's back touches the south wall, so its centre is 0.45 m from it; the table stands 0.4 m "
+    "in front of the sofa.</think>\n"
+    "<answer>[{\"new_object_id\": \"sofa_1\", \"x\": 2.0, \"y\": 0.45, \"z\": 0.4, \"z_angle\": 0}, "
+    "{\"new_object_id\": \"coffee_table_1\", \"x\": 2.0, \"y\": 1.55, \"z\": 0.225, \"z_angle\": 0}]</answer>"
+)
+"""MetaSpatial-compatible system prompt: ``<think>`` then ``<answer>`` with a JSON list, and a
+worked example that :func:`~metaspatial_env.actions.parse_action` accepts without errors."""
+
+IMAGE_FORMATS = ("openai", "hf")
+#: Pixels per side of one visual token in the default image cost (Qwen2.5-VL merges 28 x 28 px).
+IMAGE_TOKEN_PIXELS = 28
+
+
+def image_data_url(image: np.ndarray) -> str:
+    """A uint8 HxWx3 image as a ``data:image/png;base64,...`` URL (what OpenAI-style APIs take)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def decode_image_url(url: str) -> np.ndarray:
+    """The uint8 HxWx3 image of a ``data:image/...;base64,`` URL; ValueError for anything else."""
+    from PIL import Image
+
+    header, _, payload = url.partition(",")
+    if not (header.startswith("data:image/") and header.endswith(";base64")):
+        raise ValueError("only base64 data URLs of images are accepted (data:image/...;base64,...)")
+    try:
+        with Image.open(io.BytesIO(base64.b64decode(payload, validate=True))) as image:
+            return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    except Exception as error:  # binascii.Error, PIL.UnidentifiedImageError, ...
+        raise ValueError(f"undecodable image data URL: {error}") from None
+
+
+def default_count_tokens(text: str) -> int:
+    """A tokenizer-free estimate: about four characters per token."""
+    return math.ceil(len(text) / 4)
+
+
+def image_token_estimate(image: np.ndarray) -> int:
+    """Visual tokens a Qwen2.5-VL-style encoder spends on ``image`` (one per 28 x 28 pixels)."""
+    height, width = image.shape[:2]
+    return math.ceil(height / IMAGE_TOKEN_PIXELS) * math.ceil(width / IMAGE_TOKEN_PIXELS)
+
+
+@dataclass
+class _Turn:
+    role: str  # "user" or "assistant"
+    text: str
+    image: np.ndarray | None = None
+    reward: float | None = None  # the env's reward_total behind a feedback turn, for summaries
+
+
+class Conversation:
+    """One episode's chat history: the system prompt, then user turns (task prompt or feedback,
+    with the render) alternating with the policy's answers.
+
+    ``max_prompt_tokens`` bounds :meth:`messages`: when the history is longer, renders of older
+    turns go first, then whole older exchanges (an answer and the feedback on it), oldest first,
+    replaced by a one-line summary of their rewards; the system prompt, the task prompt and the
+    latest exchange always stay. ``count_tokens`` measures text (default: four characters per
+    token; pass a tokenizer's ``lambda s: len(tok(s).input_ids)`` to be exact) and
+    ``image_tokens`` prices one image (default :func:`image_token_estimate`). ``images=False``
+    keeps the history text-only.
+    """
+
+    def __init__(self, max_prompt_tokens: int | None = None, count_tokens: Callable[[str], int] | None = None,
+                 images: bool = True, *, system_prompt: str = SYSTEM_PROMPT,
+                 image_tokens: Callable[[np.ndarray], int] | None = None):
+        if max_prompt_tokens is not None and max_prompt_tokens < 1:
+            raise ValueError(f"max_prompt_tokens must be positive or None, got {max_prompt_tokens!r}")
+        self.max_prompt_tokens = max_prompt_tokens
+        self.count_tokens = count_tokens or default_count_tokens
+        self.image_tokens = image_tokens or image_token_estimate
+        self.images = images
+        self.system_prompt = system_prompt
+        self._turns: list[_Turn] = []
+
+    def reset(self) -> None:
+        """Forget the episode (the system prompt stays)."""
+        self._turns = []
+
+    def __len__(self) -> int:
+        """Turns recorded so far (user and assistant), the system prompt not counted."""
+        return len(self._turns)
+
+    def observe(self, observation: Mapping[str, Any], info: Mapping[str, Any] | None = None) -> None:
+        """Add a user turn: ``observation["text"]`` (the task prompt or feedback) and its image.
+
+        ``info`` is optional; its ``reward_total`` feeds the summary of dropped turns.
+        """
+        if self._turns and self._turns[-1].role == "user":
+            raise ValueError("observe() twice in a row: record the policy's answer() between observations")
+        text = observation.get("text") if isinstance(observation, Mapping) else None
+        if not isinstance(text, str):
+            raise ValueError("the observation has no 'text' string")
+        image = observation.get("image") if self.images else None
+        if image is not None:
+            image = np.asarray(image)
+            if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+                raise ValueError(f"observation['image'] must be uint8 HxWx3, got {image.dtype} {image.shape}")
+        reward = (info or {}).get("reward_total")
+        self._turns.append(_Turn("user", text, image, None if reward is None else float(reward)))
+
+    def answer(self, text: str) -> None:
+        """Add the policy's answer to the latest observation."""
+        if not self._turns or self._turns[-1].role != "user":
+            raise ValueError("answer() needs an observe() before it")
+        self._turns.append(_Turn("assistant", str(text)))
+
+    # ------------------------------------------------------------------ budget
+    def _cost(self, turn: _Turn, with_image: bool) -> int:
+        cost = self.count_tokens(turn.text) + 4  # a few tokens of role markup per message
+        return cost + (self.image_tokens(turn.image) if with_image and turn.image is not None else 0)
+
+    def _fit(self) -> tuple[list[_Turn], set[int], list[float | None]]:
+        """The turns to keep, the indices whose image to keep, and the rewards of dropped feedback."""
+        turns = list(range(len(self._turns)))
+        with_image = {i for i, t in enumerate(self._turns) if t.image is not None}
+        dropped: list[float | None] = []
+        if self.max_prompt_tokens is None:
+            return [self._turns[i] for i in turns], with_image, dropped
+
+        def total() -> int:
+            system = self.count_tokens(self.system_prompt) + 4
+            return system + sum(self._cost(self._turns[i], i in with_image) for i in turns) + 32  # summary line
+
+        latest_user = max((i for i in turns if self._turns[i].role == "user"), default=-1)
+        while total() > self.max_prompt_tokens:
+            old_images = sorted(i for i in with_image if i != latest_user)
+            if old_images:
+                with_image.discard(old_images[0])
+                continue
+            # Exchanges between the task prompt (index 0) and the latest exchange, oldest first.
+            middle = [i for i in turns if 0 < i < latest_user - 1]
+            if len(middle) < 2:
+                break  # only the system prompt, the task prompt and the latest exchange are left
+            answer, feedback = middle[0], middle[1]
+            dropped.append(self._turns[feedback].reward)
+            turns.remove(answer)
+            turns.remove(feedback)
+        return [self._turns[i] for i in turns], {turns.index(i) for i in with_image if i in turns}, dropped
+
+    # ------------------------------------------------------------------ output
+    def messages(self, image_format: str = "openai") -> list[dict[str, Any]]:
+        """The chat so far, within the token budget.
+
+        ``image_format="openai"``: OpenAI chat messages, user content as parts
+        ``{"type": "image_url", "image_url": {"url": data URL}}`` and ``{"type": "text", ...}``.
+        ``image_format="hf"``: every content as parts, images as ``{"type": "image", "image":
+        PIL.Image}`` (for ``processor.apply_chat_template``; :func:`message_images` lists them).
+        """
+        if image_format not in IMAGE_FORMATS:
+            raise ValueError(f"image_format must be one of {IMAGE_FORMATS}, got {image_format!r}")
+        turns, with_image, dropped = self._fit()
+        messages = [_message("system", self.system_prompt, None, image_format)]
+        for index, turn in enumerate(turns):
+            text = turn.text
+            if index == 0 and dropped:
+                rewards = ", ".join("?" if r is None else f"{r:.3f}" for r in dropped)
+                text += (f"\n[{len(dropped)} earlier turn(s) omitted to fit the context; "
+                         f"their rewards: {rewards}]")
+            messages.append(_message(turn.role, text, turn.image if index in with_image else None, image_format))
+        return messages
+
+
+def _message(role: str, text: str, image: np.ndarray | None, image_format: str) -> dict[str, Any]:
+    if image_format == "openai":
+        if role != "user":
+            return {"role": role, "content": text}
+        parts: list[dict[str, Any]] = []
+        if image is not None:
+            parts.append({"type": "image_url", "image_url": {"url": image_data_url(image)}})
+        return {"role": role, "content": [*parts, {"type": "text", "text": text}]}
+    parts = []
+    if image is not None:
+        from PIL import Image
+
+        parts.append({"type": "image", "image": Image.fromarray(image)})
+    return {"role": role, "content": [*parts, {"type": "text", "text": text}]}
+
+
+def message_images(messages: list[dict[str, Any]]) -> list[Any]:
+    """The images of ``hf``-format messages in order (what a processor takes beside the text)."""
+    return [part["image"] for m in messages if isinstance(m["content"], list)
+            for part in m["content"] if part.get("type") == "image"]

@@ -1,0 +1,168 @@
+"""Prompts and chat messages: the task prompt reads back exactly, the system example parses, and
+the conversation keeps its shape and budget."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from metaspatial_env.actions import parse_action
+from metaspatial_env.prompting import (
+    SYSTEM_PROMPT,
+    Conversation,
+    PromptParseError,
+    decode_image_url,
+    image_data_url,
+    message_images,
+    parse_task_prompt,
+    task_prompt,
+)
+from metaspatial_env.tasks import Task
+from metaspatial_env.tasks.splits import load_split
+
+
+def _without_reference(task: Task) -> dict:
+    data = task.to_dict()
+    data.pop("reference_layout", None)
+    return data
+
+
+@pytest.mark.parametrize("split", ["train", "test", "hard"])
+def test_task_prompt_reads_back_exactly(split):
+    for task in load_split(split)[:40]:
+        assert parse_task_prompt(task_prompt(task)).to_dict() == _without_reference(task)
+
+
+def test_task_prompt_without_style_or_rules_reads_back():
+    task = load_split("test")[0].to_dict()
+    task.pop("reference_layout", None)
+    obj = task["objects"][0]
+    obj.update(style="", material="", facing=None,
+               placement={"room_layout_elements": [], "objects_in_room": []})
+    assert parse_task_prompt(task_prompt(Task.from_dict(task))).to_dict() == task
+
+
+@pytest.mark.parametrize("text, message", [
+    ("hello", "not a task prompt"),
+    ("Lay out this bedroom (task t1). Room size: X = 4 m, Y = 3 m, Z = 2.5 m.\n- bed_1: a bed",
+     "unreadable object line"),
+    ("Lay out this bedroom (task t1). Room size: X = 4 m, Y = 3 m, Z = 2.5 m.\n"
+     "- bed_1: size 2 x 1.6 x 0.5 m (l x w x h); style a; material b; on the floor; rules: beside x; "
+     "default z_angle 0", "unreadable rule"),
+])
+def test_parse_task_prompt_names_what_failed(text, message):
+    with pytest.raises(PromptParseError, match=message):
+        parse_task_prompt(text)
+
+
+def test_system_prompt_example_is_a_valid_answer():
+    example = SYSTEM_PROMPT[SYSTEM_PROMPT.index("<think>The"):]
+    ids = re.findall(r'"new_object_id": "(\w+)"', example)
+    result = parse_action(example, ids)
+    assert result.error_codes == () and set(result.placements) == {"sofa_1", "coffee_table_1"}
+    assert "<think>" in SYSTEM_PROMPT and "<answer>" in SYSTEM_PROMPT
+
+
+def test_image_data_url_round_trip():
+    image = np.random.default_rng(0).integers(0, 256, (8, 12, 3), dtype=np.uint8)
+    url = image_data_url(image)
+    assert url.startswith("data:image/png;base64,")
+    assert np.array_equal(decode_image_url(url), image)
+
+
+@pytest.mark.parametrize("url", ["http://example.com/a.png", "data:image/png;base64,!!!", "data:text/plain;base64,aGk="])
+def test_decode_image_url_rejects_other_urls(url):
+    with pytest.raises(ValueError):
+        decode_image_url(url)
+
+
+def _episode(conversation: Conversation, feedback_turns: int, image: np.ndarray | None = None) -> None:
+    conversation.observe({"text": "task prompt " * 20, **({"image": image} if image is not None else {})})
+    for turn in range(1, feedback_turns + 1):
+        conversation.answer(f"answer {turn}")
+        conversation.observe({"text": f"feedback {turn} " * 20, **({"image": image} if image is not None else {})},
+                             {"reward_total": turn / 10})
+
+
+def test_messages_alternate_in_openai_format_with_images():
+    image = np.zeros((56, 112, 3), np.uint8)
+    conversation = Conversation()
+    _episode(conversation, 2, image)
+    messages = conversation.messages()
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert messages[0]["content"] == SYSTEM_PROMPT
+    assert messages[2]["content"] == "answer 1"
+    image_part, text_part = messages[-1]["content"]
+    assert image_part["type"] == "image_url" and image_part["image_url"]["url"].startswith("data:image/png;base64,")
+    assert text_part == {"type": "text", "text": "feedback 2 " * 20}
+
+
+def test_messages_in_hf_format_carry_pil_images():
+    conversation = Conversation()
+    _episode(conversation, 1, np.zeros((28, 28, 3), np.uint8))
+    messages = conversation.messages("hf")
+    assert all(isinstance(m["content"], list) for m in messages)
+    images = message_images(messages)
+    assert len(images) == 2 and all(isinstance(i, Image.Image) for i in images)
+
+
+def test_text_only_conversation_ignores_images():
+    conversation = Conversation(images=False)
+    _episode(conversation, 1, np.zeros((28, 28, 3), np.uint8))
+    assert message_images(conversation.messages("hf")) == []
+
+
+def test_budget_drops_old_images_then_old_turns_and_keeps_task_and_latest():
+    image = np.zeros((280, 280, 3), np.uint8)  # 100 visual tokens
+    full = Conversation()
+    _episode(full, 4, image)
+    assert len(full.messages()) == 10
+
+    tight = Conversation(max_prompt_tokens=full_tokens(full) - 150)
+    _episode(tight, 4, image)
+    messages = tight.messages("hf")
+    assert len(messages) == 10 and len(message_images(messages)) < 5  # old renders went first
+
+    tighter = Conversation(max_prompt_tokens=tight.count_tokens(SYSTEM_PROMPT) + 250)
+    _episode(tighter, 4, image)
+    messages = tighter.messages("hf")
+    texts = [m["content"][-1]["text"] for m in messages]
+    assert texts[1].startswith("task prompt") and "earlier turn(s) omitted" in texts[1]
+    assert "their rewards: 0.100" in texts[1]
+    assert texts[-2] == "answer 4" and texts[-1].startswith("feedback 4")
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert len(message_images(messages)) == 1  # the latest render stays
+
+
+def full_tokens(conversation: Conversation) -> int:
+    """What the budget counts for the whole history (texts, 4 per message, 100 per image, the summary line)."""
+    messages = conversation.messages("hf")
+    texts = sum(conversation.count_tokens(m["content"][-1]["text"]) + 4 for m in messages)
+    return texts + 100 * len(message_images(messages)) + 32
+
+
+@pytest.mark.parametrize("calls, message", [
+    (["answer"], "needs an observe"),
+    (["observe", "observe"], "twice in a row"),
+])
+def test_conversation_order_errors(calls, message):
+    conversation = Conversation()
+    with pytest.raises(ValueError, match=message):
+        for call in calls:
+            conversation.observe({"text": "x"}) if call == "observe" else conversation.answer("y")
+
+
+@pytest.mark.parametrize("observation", [{}, {"text": 3}, {"text": "x", "image": np.zeros((4, 4), np.uint8)}])
+def test_observe_rejects_bad_observations(observation):
+    with pytest.raises(ValueError):
+        Conversation().observe(observation)
+
+
+def test_reset_forgets_the_episode():
+    conversation = Conversation()
+    _episode(conversation, 2)
+    conversation.reset()
+    assert len(conversation) == 0 and len(conversation.messages()) == 1
