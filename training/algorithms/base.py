@@ -263,7 +263,7 @@ class Algorithm:
         with torch.no_grad():
             was_clipped = ((ratio < 1.0 - cfg.clip_low) & (adv < 0)) | ((ratio > 1.0 + cfg.clip_high) & (adv > 0))
             metrics = {
-                "policy_loss": float(policy_loss),
+                "policy_loss": float(policy_loss.detach()),
                 "clip_fraction": float(masked_mean(was_clipped.to(mask.dtype))),
                 "ratio_mean": float(masked_mean(ratio)),
             }
@@ -273,7 +273,7 @@ class Algorithm:
             # k3 estimator of KL(pi || pi_ref): unbiased and always >= 0 (Schulman's note).
             ref_log_ratio = ref_logprobs.detach() - logprobs
             kl = masked_mean(torch.exp(ref_log_ratio) - ref_log_ratio - 1.0)
-            metrics["kl"] = float(kl)
+            metrics["kl"] = float(kl.detach())
             if cfg.kl_mode == "loss" and cfg.kl_coef > 0:
                 loss = loss + cfg.kl_coef * kl
         elif cfg.kl_mode == "loss" and cfg.kl_coef > 0:
@@ -281,7 +281,7 @@ class Algorithm:
 
         if entropy is not None:
             mean_entropy = masked_mean(entropy)
-            metrics["entropy"] = float(mean_entropy)
+            metrics["entropy"] = float(mean_entropy.detach())
             if cfg.entropy_coef > 0:
                 loss = loss - cfg.entropy_coef * mean_entropy
         elif cfg.entropy_coef > 0:
@@ -292,9 +292,9 @@ class Algorithm:
                 raise ValueError(f"{cfg.name} trains a value head: loss() needs values and returns (B,)")
             returns = torch.as_tensor(returns, dtype=values.dtype, device=values.device)
             value_loss = 0.5 * ((values - returns) ** 2).mean()
-            metrics["value_loss"] = float(value_loss)
+            metrics["value_loss"] = float(value_loss.detach())
             loss = loss + cfg.value_coef * value_loss
-        metrics["loss"] = float(loss)
+        metrics["loss"] = float(loss.detach())
         return loss, metrics
 
     def token_weights(self, response_text: str, token_offsets: list[tuple[int, int]],
