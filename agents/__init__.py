@@ -10,7 +10,9 @@ to the factory as its first argument.
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable, Protocol, runtime_checkable
+import inspect
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
 
 
 @runtime_checkable
@@ -27,6 +29,9 @@ class Policy(Protocol):
 _FACTORIES: dict[str, Callable[..., Policy] | str] = {
     "heuristic": "agents.heuristic:HeuristicPolicy",
     "random": "agents.random_policy:RandomPolicy",
+    "openai": "agents.openai_policy:OpenAIPolicy",
+    "hf": "agents.hf_policy:HFPolicy",
+    "vllm": "agents.vllm_policy:VLLMPolicy",
 }
 
 
@@ -44,13 +49,28 @@ def policy_names() -> list[str]:
     return sorted(_FACTORIES)
 
 
-def make_policy(spec: str, **kwargs: Any) -> Policy:
-    """Build a policy from its name, e.g. ``heuristic``, ``random`` or ``openai:gpt-4o``."""
-    name, _, argument = spec.partition(":")
+def policy_factory(spec: str) -> Callable[..., Policy]:
+    """The callable behind a policy name (``openai:gpt-4o`` -> the ``openai`` factory)."""
+    name = spec.partition(":")[0]
     if name not in _FACTORIES:
         raise ValueError(f"unknown policy {spec!r}; known: {policy_names()}")
     factory = _FACTORIES[name]
     if isinstance(factory, str):
         module, _, attribute = factory.partition(":")
         factory = getattr(importlib.import_module(module), attribute)
+    return factory
+
+
+def make_policy(spec: str, **kwargs: Any) -> Policy:
+    """Build a policy from its name, e.g. ``heuristic``, ``random`` or ``openai:gpt-4o``."""
+    argument = spec.partition(":")[2]
+    factory = policy_factory(spec)
     return factory(argument, **kwargs) if argument else factory(**kwargs)
+
+
+def takes_seed(spec: str) -> bool:
+    """Whether the policy's factory accepts a ``seed`` argument (CLIs pass theirs only then)."""
+    try:
+        return "seed" in inspect.signature(policy_factory(spec)).parameters
+    except (TypeError, ValueError):  # builtins and C callables without a signature
+        return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,10 @@ class TurnRecord:
     parse_errors: list[str]
     feedback: str
     image: np.ndarray | None = field(default=None, repr=False)
+    problems: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    """The env's per-object problems (``info["problems"]``)."""
+    judge_error: str | None = None
+    """Why the env's VLM judge gave no grade this turn (None when it graded or is off)."""
 
 
 @dataclass
@@ -53,7 +58,9 @@ class EpisodeRecord:
             "turns": [
                 {"turn": t.turn, "reward": round(t.reward, 4), "success": t.success,
                  "terms": {k: round(v, 4) for k, v in t.terms.items()}, "parse_errors": t.parse_errors,
-                 "feedback": t.feedback, "action": t.action}
+                 "feedback": t.feedback, "action": t.action,
+                 "problem_counts": dict(Counter(p["kind"] for p in t.problems)),
+                 **({"judge_error": t.judge_error} if t.judge_error else {})}
                 for t in self.turns
             ],
         }
@@ -74,6 +81,7 @@ def run_episode(env, policy: Policy, *, task_id: str | None = None, seed: int | 
         observation, reward, terminated, truncated, info = env.step(action)
         terms = {k[len("reward_"):]: v for k, v in info.items() if k.startswith("reward_")}
         record.turns.append(TurnRecord(info["turn"], action, reward, terms, info["success"], info["parse_errors"],
-                                       observation["text"], observation.get("image") if keep_images else None))
+                                       observation["text"], observation.get("image") if keep_images else None,
+                                       info.get("problems", []), info.get("judge_error")))
         done = terminated or truncated
     return record

@@ -1,5 +1,6 @@
 """The ``metaspatial`` command: ``demo`` runs policies on bundled rooms and writes a report;
-``bench`` runs a benchmark script from :mod:`benchmarks`."""
+``bench`` runs a benchmark script from :mod:`benchmarks`; ``eval`` measures a policy over a
+split, ``compare`` ranks eval results; ``serve-policy`` serves a policy over HTTP."""
 
 from __future__ import annotations
 
@@ -108,6 +109,54 @@ def bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _json_arg(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("expected a JSON object")
+    return value
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """Evaluate one policy over a split; write results.json, episodes.csv and report.html."""
+    from agents.evaluate import METRIC_LABELS, Estimate, EvalConfig
+    from agents.evaluate import evaluate as run_evaluation
+
+    config = EvalConfig(policy=args.policy, split=args.split, episodes=args.episodes, turns=args.turns,
+                        workers=args.workers, env_id=args.env, env_kwargs=args.env_kwargs,
+                        policy_kwargs=args.policy_kwargs, seed=args.seed, images=not args.no_images)
+    results = run_evaluation(config, Path(args.out))
+    for name, metric in results["metrics"].items():
+        print(f"{METRIC_LABELS[name]:>26}: {Estimate(**metric).format()}")
+    print(f"wrote {Path(args.out) / 'results.json'}, episodes.csv and report.html")
+    return 0
+
+
+def compare(args: argparse.Namespace) -> int:
+    """Print a markdown leaderboard of eval results and plot reward per turn."""
+    from agents.evaluate import leaderboard, load_results, plot_reward_per_turn
+
+    try:
+        results = load_results(args.results)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    print(leaderboard(results))
+    plot_reward_per_turn(results, Path(args.plot))
+    print(f"\nwrote {args.plot}")
+    return 0
+
+
+def serve_policy(args: argparse.Namespace) -> int:
+    """Serve a policy as an OpenAI-compatible /v1/chat/completions endpoint."""
+    from agents.server import serve
+
+    serve(args.policy, host=args.host, port=args.port, policy_kwargs=args.policy_kwargs)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="metaspatial", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -124,6 +173,29 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("name", nargs="?", default="env_step")
     b.add_argument("rest", nargs=argparse.REMAINDER)
     b.set_defaults(func=bench)
+    e = sub.add_parser("eval", help="evaluate a policy over a split (metrics with 95%% CIs, CSV, HTML)")
+    e.add_argument("--policy", required=True, help="policy name, e.g. heuristic, openai:gpt-4o, hf:PATH")
+    e.add_argument("--split", default="test")
+    e.add_argument("--episodes", type=int, default=None, help="rooms, in split order (default: all)")
+    e.add_argument("--turns", type=int, default=3)
+    e.add_argument("--workers", type=int, default=1, help="spawned worker processes")
+    e.add_argument("--env", default="MetaSpatial-Fast-v0", help="registered env id")
+    e.add_argument("--env-kwargs", type=_json_arg, default={}, help='JSON, e.g. \'{"judge": {"model": "gpt-4o"}}\'')
+    e.add_argument("--policy-kwargs", type=_json_arg, default={}, help="JSON keyword arguments of the policy")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--no-images", action="store_true", help="do not save per-turn images")
+    e.add_argument("--out", default="out/eval")
+    e.set_defaults(func=evaluate)
+    c = sub.add_parser("compare", help="leaderboard (markdown) and reward-per-turn plot of eval results")
+    c.add_argument("results", nargs="+", help="results.json files or eval output folders")
+    c.add_argument("--plot", default="reward_per_turn.png", help="PNG to write")
+    c.set_defaults(func=compare)
+    s = sub.add_parser("serve-policy", help="serve a policy as an OpenAI-compatible chat endpoint")
+    s.add_argument("policy", help="policy name, e.g. heuristic or hf:PATH")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--policy-kwargs", type=_json_arg, default={}, help="JSON keyword arguments of the policy")
+    s.set_defaults(func=serve_policy)
     return parser
 
 

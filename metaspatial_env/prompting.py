@@ -398,3 +398,33 @@ def message_images(messages: list[dict[str, Any]]) -> list[Any]:
     """The images of ``hf``-format messages in order (what a processor takes beside the text)."""
     return [part["image"] for m in messages if isinstance(m["content"], list)
             for part in m["content"] if part.get("type") == "image"]
+
+
+def hf_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """OpenAI chat messages (string or part contents, images as data URLs) in ``hf`` format.
+
+    Raises ValueError for an image that is not a base64 data URL or a part of unknown type.
+    """
+    from PIL import Image
+
+    converted = []
+    for message in messages:
+        content = message.get("content")
+        if content is None:
+            content = ""
+        if isinstance(content, str):
+            parts = [{"type": "text", "text": content}]
+        else:
+            parts = []
+            for part in content:
+                kind = part.get("type")
+                if kind == "text":
+                    parts.append({"type": "text", "text": str(part.get("text", ""))})
+                elif kind == "image_url":
+                    url = part.get("image_url", {})
+                    url = url.get("url", "") if isinstance(url, Mapping) else str(url)
+                    parts.append({"type": "image", "image": Image.fromarray(decode_image_url(url))})
+                else:
+                    raise ValueError(f"unsupported message part type {kind!r} (text and image_url are)")
+        converted.append({"role": message.get("role", "user"), "content": parts})
+    return converted
