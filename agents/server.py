@@ -181,7 +181,7 @@ def create_app(policy: str, policy_kwargs: dict[str, Any] | None = None, factory
         return {"object": "list", "data": [{"id": policy, "object": "model", "created": 0, "owned_by": "metaspatial"}]}
 
     @app.post("/v1/chat/completions")
-    def chat_completions(request: dict[str, Any] = fastapi.Body(...)):
+    def chat_completions(request: dict[str, Any]):
         try:
             content = service.answer(request)
         except RequestError as failure:
