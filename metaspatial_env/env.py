@@ -9,8 +9,9 @@ layout over ``max_turns`` turns.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Sequence
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -18,10 +19,11 @@ from gymnasium import spaces
 
 from .actions import parse_action
 from .geometry import Box
+from .judge import JudgeConfig, shared_judge
 from .physics import PhysicsWorld
 from .prompting import MAX_TEXT_CHARS, feedback_text, task_prompt
 from .render import RenderObject, RenderScene, make_renderer
-from .reward import REWARD_MODES, RewardConfig, turn_reward
+from .reward import REWARD_MODES, RewardConfig, total_reward, turn_reward
 from .scoring import Evaluation, evaluate_layout
 from .spaces import TEXT_CHARSET, LayoutActionSpace
 from .tasks import Task
@@ -52,6 +54,9 @@ class EnvConfig:
     """End the episode (``terminated``) as soon as a layout succeeds."""
     reward: dict = field(default_factory=dict)
     """Overrides of :class:`~metaspatial_env.reward.RewardConfig` fields."""
+    judge: dict | None = None
+    """VLM judge settings (:class:`~metaspatial_env.judge.JudgeConfig` fields, e.g. ``{"model": "gpt-4o"}``);
+    None (the default) leaves the ``judge`` reward term off."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_size", tuple(int(v) for v in self.image_size))
@@ -66,9 +71,11 @@ class EnvConfig:
         if len(self.image_size) != 2 or min(self.image_size) < 16 or self.image_size[1] % 2:
             raise ValueError(f"image_size must be (height, even width) of at least 16 px, got {self.image_size}")
         RewardConfig.from_dict(self.reward)
+        if self.judge is not None:
+            JudgeConfig.from_dict(self.judge)
 
     @classmethod
-    def from_kwargs(cls, kwargs: dict[str, Any]) -> "EnvConfig":
+    def from_kwargs(cls, kwargs: dict[str, Any]) -> EnvConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(kwargs) - known)
         if unknown:
@@ -152,6 +159,9 @@ class RoomLayoutEnv(gym.Env):
 
         evaluation = evaluate_layout(task, self._boxes, self._placed, parse, self._physics(),
                                      self.reward_config, timings)
+        judged = self._judged(evaluation, timings) if self.config.judge is not None else None
+        if judged is not None:
+            evaluation = judged[0]
         self._turn += 1
         clock = time.perf_counter()
         terminated = bool(evaluation.success and self.config.terminate_on_success)
@@ -160,11 +170,14 @@ class RoomLayoutEnv(gym.Env):
         reward = turn_reward(self.config.reward_mode, evaluation.total, self._previous_total, self._done)
         self._previous_total = evaluation.total
         info = self._info(evaluation, parse.error_codes)
+        if judged is not None:
+            info.update(judged[1])
         timings["reward"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        self._scene = self._render_scene(evaluation)
-        self._image = None
+        if judged is None:  # the judge already rendered this layout
+            self._scene = self._render_scene(evaluation)
+            self._image = None
         obs = self._observation(feedback_text(evaluation, task, self._turn, self.config.max_turns))
         timings["render"] = time.perf_counter() - clock
         timings["step"] = sum(timings.values())
@@ -230,6 +243,25 @@ class RoomLayoutEnv(gym.Env):
         if self.config.observation == "image":
             return {"image": self._current_image(), "text": text}
         return {"text": text}
+
+    def _judged(self, evaluation: Evaluation, timings: dict[str, float]) -> tuple[Evaluation, dict[str, Any]]:
+        """Render the settled layout and let the VLM judge grade it.
+
+        Returns the evaluation with the ``judge`` term (and a new total) and the info to add:
+        ``judge_grades`` when graded, else ``judge_error`` saying why the term is absent.
+        """
+        clock = time.perf_counter()
+        self._scene = self._render_scene(evaluation)
+        self._image = None
+        image = self._current_image()
+        grade = shared_judge(JudgeConfig.from_dict(self.config.judge)).grade(
+            self._task, evaluation.settled_layout(), image)
+        timings["judge"] = time.perf_counter() - clock
+        if grade.score is None:
+            return evaluation, {"judge_error": grade.error}
+        terms = {**evaluation.terms, "judge": grade.score}
+        return replace(evaluation, terms=terms, total=total_reward(terms, self.reward_config)), {
+            "judge_grades": dict(grade.criteria)}
 
     def _render_scene(self, evaluation: Evaluation) -> RenderScene:
         task = self._task

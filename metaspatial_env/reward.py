@@ -9,8 +9,8 @@ valid entries are worth (the reference paid 0.7 for a JSON dict that skipped eve
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
-from typing import Iterable, Mapping
 
 REWARD_MODES = ("absolute", "improvement", "final")
 #: Float slack on tolerance comparisons (a sofa on a 1 cm rug overlaps it by 0.010000000000000009 m).
@@ -60,7 +60,7 @@ class RewardConfig:
                 raise ValueError(f"RewardConfig.{f.name} must be a finite number >= 0, got {value!r}")
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, float] | None) -> "RewardConfig":
+    def from_dict(cls, data: Mapping[str, float] | None) -> RewardConfig:
         """Build from JSON-able kwargs; unknown keys raise ``ValueError``."""
         data = dict(data or {})
         known = {f.name for f in fields(cls)}
@@ -129,6 +129,12 @@ def relations_term(rule_scores: Iterable[tuple[float, bool]]) -> float:
     """
     values = [score if placed else 0.0 for score, placed in rule_scores]
     return sum(values) / len(values) if values else 1.0
+
+
+def judge_term(grades: Iterable[float]) -> float:
+    """A VLM judge's 1-10 grades as one score: their mean mapped linearly onto [0, 1]."""
+    values = [min(10.0, max(1.0, float(g))) for g in grades]
+    return (sum(values) / len(values) - 1.0) / 9.0 if values else 0.0
 
 
 def total_reward(terms: Mapping[str, float], cfg: RewardConfig) -> float:
