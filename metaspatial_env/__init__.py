@@ -7,22 +7,28 @@ imported until an env is made):
   with the moderngl rasteriser until the Blender backend lands, then with Blender.
 - ``MetaSpatial-Fast-v0``: the same with the rasteriser, always.
 - ``MetaSpatial-Text-v0``: text-only observations (no renderer is started).
+- ``MetaSpatialContinuous-v0``: vector observation and ``Box`` action over the same rooms and reward
+  (:mod:`metaspatial_env.continuous`, for classic RL such as RLlib).
 """
 
 from gymnasium.envs.registration import register, registry
 
 __version__ = "0.1.0"
-__all__ = ["ENV_IDS", "EnvConfig", "RoomLayoutEnv", "__version__"]
+__all__ = ["ENTRY_POINTS", "ENV_IDS", "EnvConfig", "RoomLayoutEnv", "__version__"]
 
 ENV_IDS = {
     "MetaSpatial-v0": {"renderer": "raster"},
     "MetaSpatial-Fast-v0": {"renderer": "raster"},
     "MetaSpatial-Text-v0": {"observation": "text"},
+    "MetaSpatialContinuous-v0": {"observation": "vector"},
 }
+#: Entry point per id; ids not listed here are ``RoomLayoutEnv``.
+ENTRY_POINTS = {"MetaSpatialContinuous-v0": "metaspatial_env.continuous:ContinuousLayoutEnv"}
 
 for _env_id, _kwargs in ENV_IDS.items():
     if _env_id not in registry:
-        register(id=_env_id, entry_point="metaspatial_env.env:RoomLayoutEnv", kwargs=dict(_kwargs))
+        register(id=_env_id, entry_point=ENTRY_POINTS.get(_env_id, "metaspatial_env.env:RoomLayoutEnv"),
+                 kwargs=dict(_kwargs))
 
 
 def __getattr__(name: str):

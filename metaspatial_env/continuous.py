@@ -1,0 +1,340 @@
+"""``MetaSpatialContinuous-v0``: the same rooms and the same reward, as vectors, for classic RL (RLlib).
+
+The room and its scene graph are flattened into a fixed-size ``Box`` observation padded to
+``max_objects`` slots with a mask, and the layout is a ``Box`` action in [-1, 1] with four numbers
+per slot. The layout is scored by :func:`metaspatial_env.scoring.evaluate_layout` (static checks,
+PyBullet settle, rules, reward terms), exactly as :class:`~metaspatial_env.env.RoomLayoutEnv`
+scores a text answer, and the per-turn reward follows ``reward_mode`` the same way.
+
+Action, per slot ``(x, y, angle, height)`` in [-1, 1] (padded slots are ignored):
+
+- ``angle``: heading ``angle * 180`` degrees (compass, DESIGN.md section 3).
+- ``x``, ``y``: -1 and 1 put the rotated footprint against the west/east (south/north) walls, so
+  every answer is inside the room in plan; a room narrower than the footprint centres it.
+- ``z`` is derived: floor objects rest at ``height / 2``; ceiling objects hang at the ceiling; an
+  object ``on`` another object sits on that object's top; wall-mounted objects are pushed flush to
+  their wall (the coordinate across the wall is derived) and ``height`` sets their centre between
+  ``h / 2`` and ``Z - h / 2``, as it does for any other object off the floor.
+
+Observation (float32, all in [-1, 1]): the room (``size / MAX_ROOM_SIZE``, the turn as a share of
+``max_turns``), then per slot: mask; size relative to the room; on-floor flag; mount one-hot
+(4 walls, ceiling); layout rules (6 elements x 2 prepositions); facing one-hot (slots, then 4 walls);
+up to ``MAX_RULES`` object rules (target slot one-hot, preposition one-hot, adjacency); the current
+settled pose (placed flag, x, y, z mapped to [-1, 1] over the room, sin and cos of the heading).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from .actions import ParseResult, Placement
+from .geometry import WALLS, Box
+from .physics import PhysicsWorld
+from .reward import REWARD_MODES, RewardConfig, turn_reward
+from .scoring import evaluate_layout
+from .tasks import Task
+from .tasks.schema import LAYOUT_ELEMENTS, LAYOUT_PREPOSITIONS, OBJECT_PREPOSITIONS
+from .tasks.splits import load_split, split_names
+
+#: Object rules encoded per object; later ones are left out of the observation (rare: <1% of objects).
+MAX_RULES = 2
+#: Room edges (m) are divided by this in the observation.
+MAX_ROOM_SIZE = 10.0
+ACTION_DIMS = 4
+MOUNTS = (*WALLS, "ceiling")
+
+
+@dataclass(frozen=True)
+class ContinuousConfig:
+    """Construction arguments of :class:`ContinuousLayoutEnv`; JSON-able, unknown keys are errors."""
+
+    split: str = "train"
+    """Bundled split the rooms are drawn from (``train``, ``test``, ``hard``)."""
+    max_objects: int = 20
+    """Object slots of the observation and action; only rooms with at most this many objects are
+    drawn (easy rooms: 5)."""
+    min_objects: int = 1
+    """Only rooms with at least this many objects are drawn."""
+    max_turns: int = 3
+    """Layouts per episode; each one can refine the last (the observation shows the settled poses)."""
+    reward_mode: str = "improvement"
+    """``improvement`` (an episode's return is its last total), ``absolute`` or ``final``."""
+    terminate_on_success: bool = True
+    """End the episode as soon as a layout succeeds."""
+    reward: dict = field(default_factory=dict)
+    """Overrides of :class:`~metaspatial_env.reward.RewardConfig` fields."""
+    observation: str = "vector"
+    """Always ``vector``; named so that tools reading ``observation`` from an env's kwargs see no image."""
+
+    def __post_init__(self) -> None:
+        if self.split not in split_names():
+            raise ValueError(f"unknown split {self.split!r}; known: {split_names()}")
+        for name in ("max_objects", "min_objects", "max_turns"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if self.min_objects > self.max_objects:
+            raise ValueError(f"min_objects ({self.min_objects}) is above max_objects ({self.max_objects})")
+        if self.reward_mode not in REWARD_MODES:
+            raise ValueError(f"reward_mode must be one of {REWARD_MODES}, got {self.reward_mode!r}")
+        if self.observation != "vector":
+            raise ValueError(f"observation must be 'vector' for the continuous env, got {self.observation!r}")
+        RewardConfig.from_dict(self.reward)
+
+    @classmethod
+    def from_kwargs(cls, kwargs: dict[str, Any]) -> ContinuousConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise ValueError(f"unknown ContinuousLayoutEnv arguments {unknown}; known: {sorted(known)}")
+        return cls(**kwargs)
+
+
+def object_features(max_objects: int) -> int:
+    """Length of one slot's features in the observation."""
+    return (1 + 3 + 1 + len(MOUNTS) + len(LAYOUT_ELEMENTS) * len(LAYOUT_PREPOSITIONS) + max_objects + len(WALLS)
+            + MAX_RULES * (max_objects + len(OBJECT_PREPOSITIONS) + 1) + 6)
+
+
+class ContinuousLayoutEnv(gym.Env):
+    """Room layout with a vector observation and a ``Box`` action, scored by the shared reward.
+
+    ``reset`` options: ``task_id`` (a room of the split) or ``task`` (a dict or :class:`Task`).
+    ``info`` holds ``task_id``, ``turn``, every ``reward_<term>``, ``reward_total`` and ``success``.
+    Pickling keeps only the construction arguments.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, **config: Any):
+        self.config = ContinuousConfig.from_kwargs(config)
+        self.reward_config = RewardConfig.from_dict(self.config.reward)
+        cfg = self.config
+        self.tasks = tuple(t for t in load_split(cfg.split) if cfg.min_objects <= len(t.objects) <= cfg.max_objects)
+        if not self.tasks:
+            raise ValueError(f"split {cfg.split!r} has no room with {cfg.min_objects}..{cfg.max_objects} objects")
+        size = 4 + cfg.max_objects * object_features(cfg.max_objects)
+        self.observation_space = spaces.Box(-1.0, 1.0, (size,), np.float32)
+        self.action_space = spaces.Box(-1.0, 1.0, (cfg.max_objects * ACTION_DIMS,), np.float32)
+        self.timings: dict[str, float] = {}
+        """Seconds spent in the phases of the last step (for benchmarks, never in ``info``)."""
+        self._world: PhysicsWorld | None = None
+        self._task: Task | None = None
+        self._boxes: dict[str, Box] = {}
+        self._placed: set[str] = set()
+        self._turn = 0
+        self._previous_total = 0.0
+        self._done = True
+
+    @property
+    def task(self) -> Task | None:
+        return self._task
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        self._task = self._choose_task(options or {})
+        if len(self._task.objects) > self.config.max_objects:
+            raise ValueError(f"task {self._task.id!r} has {len(self._task.objects)} objects; "
+                             f"this env has {self.config.max_objects} slots")
+        X, Y, _ = self._task.size
+        self._boxes = {o.id: Box(o.size, (X / 2.0, Y / 2.0, o.size[2] / 2.0), o.z_angle) for o in self._task.objects}
+        self._placed = set()
+        self._turn = 0
+        self._previous_total = 0.0
+        self._done = False
+        return self._observation(), {"task_id": self._task.id, "turn": 0}
+
+    def step(self, action):
+        if self._task is None or self._done:
+            raise RuntimeError("call reset() before step(): the episode has not started or has ended")
+        action = np.asarray(action, dtype=np.float64)
+        if action.shape != self.action_space.shape:
+            raise ValueError(f"action must have shape {self.action_space.shape}, got {action.shape}")
+        task, timings = self._task, {}
+        # Non-finite numbers earn nothing for their object: it keeps its previous pose, unplaced.
+        finite = [bool(np.all(np.isfinite(action[i * ACTION_DIMS:(i + 1) * ACTION_DIMS])))
+                  for i in range(len(task.objects))]
+        boxes = decode_action(task, np.nan_to_num(action, nan=0.0, posinf=1.0, neginf=-1.0))
+        placements = {}
+        for ok, obj in zip(finite, task.objects):
+            if ok:
+                self._boxes[obj.id] = boxes[obj.id]
+                self._placed.add(obj.id)
+                x, y, z = boxes[obj.id].center
+                placements[obj.id] = Placement(x, y, z, boxes[obj.id].z_angle)
+            else:
+                self._placed.discard(obj.id)
+        parse = ParseResult(placements)
+        evaluation = evaluate_layout(task, self._boxes, self._placed, parse, self._physics(), self.reward_config,
+                                     timings)
+        self._boxes = {oid: s.box for oid, s in evaluation.settle.objects.items()}
+        self._turn += 1
+        terminated = bool(evaluation.success and self.config.terminate_on_success)
+        truncated = bool(self._turn >= self.config.max_turns and not terminated)
+        self._done = terminated or truncated
+        reward = turn_reward(self.config.reward_mode, evaluation.total, self._previous_total, self._done)
+        self._previous_total = evaluation.total
+        info: dict[str, Any] = {"task_id": task.id, "turn": self._turn}
+        info.update({f"reward_{name}": float(value) for name, value in evaluation.terms.items()})
+        info["reward_total"] = float(evaluation.total)
+        info["success"] = bool(evaluation.success)
+        self.timings = timings
+        return self._observation(), float(reward), terminated, truncated, info
+
+    def close(self):
+        if self._world is not None:
+            self._world.close()
+            self._world = None
+
+    def __reduce__(self):
+        return (_rebuild, (asdict(self.config),))
+
+    # ------------------------------------------------------------------ internals
+    def _choose_task(self, options: dict[str, Any]) -> Task:
+        unknown = sorted(set(options) - {"task_id", "task"})
+        if unknown:
+            raise ValueError(f"unknown reset options {unknown}; known: ['task', 'task_id']")
+        if "task" in options:
+            task = options["task"]
+            return task if isinstance(task, Task) else Task.from_dict(task)
+        if "task_id" in options:
+            for task in load_split(self.config.split):
+                if task.id == options["task_id"]:
+                    return task
+            raise ValueError(f"no task {options['task_id']!r} in split {self.config.split!r}")
+        return self.tasks[int(self.np_random.integers(len(self.tasks)))]
+
+    def _physics(self) -> PhysicsWorld:
+        if self._world is None:
+            self._world = PhysicsWorld()
+        return self._world
+
+    def _observation(self) -> np.ndarray:
+        return encode_observation(self._task, self._boxes, self._placed, self._turn / self.config.max_turns,
+                                  self.config.max_objects)
+
+
+def _rebuild(config: dict[str, Any]) -> ContinuousLayoutEnv:
+    return ContinuousLayoutEnv(**config)
+
+
+def _to_unit(value: float, lo: float, hi: float) -> float:
+    """``value`` in [lo, hi] mapped to [-1, 1] (clipped)."""
+    return float(np.clip(2.0 * (value - lo) / (hi - lo) - 1.0, -1.0, 1.0)) if hi > lo else 0.0
+
+
+def _from_unit(a: float, lo: float, hi: float) -> float:
+    """``a`` in [-1, 1] mapped to [lo, hi]; the middle when the range is empty."""
+    return lo + (float(np.clip(a, -1.0, 1.0)) + 1.0) / 2.0 * (hi - lo) if hi > lo else (lo + hi) / 2.0
+
+
+def _plan_half_extents(obj_size, z_angle: float) -> tuple[float, float]:
+    hi = Box(obj_size, (0.0, 0.0, 0.0), z_angle).aabb()[1]
+    return float(hi[0]), float(hi[1])
+
+
+def decode_action(task: Task, action: np.ndarray) -> dict[str, Box]:
+    """The boxes an action puts the task's objects at (see the module docstring)."""
+    X, Y, Z = task.size
+    raw = {o.id: action[i * ACTION_DIMS:(i + 1) * ACTION_DIMS] for i, o in enumerate(task.objects)}
+    plan: dict[str, tuple[float, float, float]] = {}
+    for obj in task.objects:
+        ax, ay, aangle, _ = raw[obj.id]
+        z_angle = float(np.clip(aangle, -1.0, 1.0)) * 180.0 % 360.0
+        hx, hy = _plan_half_extents(obj.size, z_angle)
+        x, y = _from_unit(ax, hx, X - hx), _from_unit(ay, hy, Y - hy)
+        mount = obj.mount
+        if mount == "west_wall":
+            x = hx
+        elif mount == "east_wall":
+            x = X - hx
+        elif mount == "south_wall":
+            y = hy
+        elif mount == "north_wall":
+            y = Y - hy
+        plan[obj.id] = (x, y, z_angle)
+
+    heights: dict[str, float] = {}
+
+    def centre_z(obj, visiting: frozenset[str] = frozenset()) -> float:
+        if obj.id in heights:
+            return heights[obj.id]
+        h = obj.size[2]
+        support = next((r.target for r in obj.object_rules if r.preposition == "on"), None)
+        if obj.on_floor:
+            z = h / 2.0
+        elif obj.mount == "ceiling":
+            z = Z - h / 2.0
+        elif support is not None and support not in visiting and support in raw:
+            host = task.object(support)
+            z = centre_z(host, visiting | {obj.id}) + host.size[2] / 2.0 + h / 2.0
+        else:
+            z = _from_unit(raw[obj.id][3], h / 2.0, Z - h / 2.0)
+        heights[obj.id] = z
+        return z
+
+    return {o.id: Box(o.size, (plan[o.id][0], plan[o.id][1], centre_z(o)), plan[o.id][2]) for o in task.objects}
+
+
+def encode_action(task: Task, layout: dict[str, dict[str, float]], max_objects: int) -> np.ndarray:
+    """The action that :func:`decode_action` turns into ``layout`` (poses as in ``info["layout"]``),
+    up to the derived parts (z, and the coordinate across a mounting wall)."""
+    X, Y, Z = task.size
+    action = np.zeros(max_objects * ACTION_DIMS, dtype=np.float32)
+    for i, obj in enumerate(task.objects):
+        pose = layout[obj.id]
+        z_angle = float(pose.get("z_angle", obj.z_angle)) % 360.0
+        hx, hy = _plan_half_extents(obj.size, z_angle)
+        h = obj.size[2]
+        angle = ((z_angle + 180.0) % 360.0 - 180.0) / 180.0
+        action[i * ACTION_DIMS:(i + 1) * ACTION_DIMS] = (
+            _to_unit(pose["x"], hx, X - hx), _to_unit(pose["y"], hy, Y - hy), angle, _to_unit(pose["z"], h / 2.0, Z - h / 2.0))
+    return action
+
+
+def encode_observation(task: Task, boxes: dict[str, Box], placed: set[str], turn_share: float,
+                       max_objects: int) -> np.ndarray:
+    """The flat observation vector (see the module docstring)."""
+    X, Y, Z = task.size
+    slot = {o.id: i for i, o in enumerate(task.objects)}
+    width = object_features(max_objects)
+    out = np.zeros(4 + max_objects * width, dtype=np.float32)
+    out[:4] = (min(X / MAX_ROOM_SIZE, 1.0), min(Y / MAX_ROOM_SIZE, 1.0), min(Z / MAX_ROOM_SIZE, 1.0), turn_share)
+    for i, obj in enumerate(task.objects):
+        f = np.zeros(width, dtype=np.float32)
+        f[0] = 1.0
+        f[1:4] = (min(obj.size[0] / X, 1.0), min(obj.size[1] / Y, 1.0), min(obj.size[2] / Z, 1.0))
+        f[4] = float(obj.on_floor)
+        k = 5
+        if obj.mount is not None:
+            f[k + MOUNTS.index(obj.mount)] = 1.0
+        k += len(MOUNTS)
+        for rule in obj.layout_rules:
+            f[k + LAYOUT_ELEMENTS.index(rule.element) * len(LAYOUT_PREPOSITIONS)
+              + LAYOUT_PREPOSITIONS.index(rule.preposition)] = 1.0
+        k += len(LAYOUT_ELEMENTS) * len(LAYOUT_PREPOSITIONS)
+        if obj.facing in slot:
+            f[k + slot[obj.facing]] = 1.0
+        elif obj.facing in WALLS:
+            f[k + max_objects + WALLS.index(obj.facing)] = 1.0
+        k += max_objects + len(WALLS)
+        for j, rule in enumerate(obj.object_rules[:MAX_RULES]):
+            base = k + j * (max_objects + len(OBJECT_PREPOSITIONS) + 1)
+            if rule.target in slot:
+                f[base + slot[rule.target]] = 1.0
+            f[base + max_objects + OBJECT_PREPOSITIONS.index(rule.preposition)] = 1.0
+            f[base + max_objects + len(OBJECT_PREPOSITIONS)] = float(rule.is_adjacent)
+        k += MAX_RULES * (max_objects + len(OBJECT_PREPOSITIONS) + 1)
+        box = boxes[obj.id]
+        a = math.radians(box.z_angle)
+        f[k:k + 6] = (float(obj.id in placed), _to_unit(box.center[0], 0.0, X), _to_unit(box.center[1], 0.0, Y),
+                      _to_unit(box.center[2], 0.0, Z), math.sin(a), math.cos(a))
+        start = 4 + i * width
+        out[start:start + width] = f
+    return out
