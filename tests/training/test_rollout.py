@@ -1,0 +1,160 @@
+"""Ray rollouts with a real tiny transformers model and the text env (local ray.init(num_cpus=2))."""
+
+from __future__ import annotations
+
+import math
+
+import gymnasium as gym
+import pytest
+
+pytest.importorskip("ray")
+pytest.importorskip("transformers")
+
+import ray  # noqa: E402
+import torch  # noqa: E402
+
+import metaspatial_env  # noqa: E402, F401
+from metaspatial_env.tasks.splits import load_split  # noqa: E402
+from training.engines import HFEngine, SamplingConfig  # noqa: E402
+from training.pretrain import build_model, build_tokenizer  # noqa: E402
+from training.rollout import RolloutDriver, object_scores, prompt_ids  # noqa: E402
+
+ENV_ID = "metaspatial_env:MetaSpatial-Text-v0"
+ENV_KWARGS = {"max_turns": 2, "split": "test"}
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    ray.init(num_cpus=2, include_dashboard=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory, monkeypatch_module):
+    """A tiny Qwen2 model and BPE tokenizer built here, saved and loaded back offline."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    monkeypatch_module.setenv("HF_HUB_OFFLINE", "1")
+    env = gym.make(ENV_ID, **ENV_KWARGS)
+    texts = [env.reset(seed=i)[0]["text"] for i in range(4)] + ['<answer>[{"new_object_id": "x", "x": 1.5}]</answer>']
+    env.close()
+    path = tmp_path_factory.mktemp("tiny_policy")
+    tokenizer = build_tokenizer(texts, vocab_size=400)
+    build_model(tokenizer, hidden_size=32, layers=2, heads=2, seed=0).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return AutoTokenizer.from_pretrained(path), AutoModelForCausalLM.from_pretrained(path)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def _rooms(count: int) -> list[dict]:
+    return [{"split": "test", "task_id": t.id} for t in load_split("test")[:count]]
+
+
+@pytest.mark.parametrize(
+    ("problems", "expected"),
+    [
+        ([], {"a": 1.0, "b": 1.0}),
+        ([{"object_id": "a", "kind": "unplaced", "amount": 0.0, "unit": ""}], {"a": 0.0, "b": 1.0}),
+        ([{"object_id": "a", "kind": "collision", "amount": 0.1, "unit": "m"}], {"a": math.exp(-1), "b": 1.0}),
+        ([{"object_id": "b", "kind": "rule", "amount": 15.0, "unit": "deg"},
+          {"object_id": "b", "kind": "unstable", "amount": 0.05, "unit": "m"}], {"a": 1.0, "b": math.exp(-1.5)}),
+        ([{"object_id": None, "kind": "parse", "amount": 1.0, "unit": ""},
+          {"object_id": "zz", "kind": "rule", "amount": 1.0, "unit": "m"}], {"a": 1.0, "b": 1.0}),
+    ],
+)
+def test_object_scores_from_problems(problems, expected):
+    assert object_scores(problems, ["a", "b"]) == pytest.approx(expected)
+
+
+def test_engine_logprobs_match_a_forward_pass(tiny):
+    tokenizer, model = tiny
+    engine = HFEngine(model, tokenizer)
+    prompts = [[1, 5, 9, 12], [1, 7]]
+    sampling = SamplingConfig(max_new_tokens=6, temperature=0.7)
+    torch.manual_seed(0)
+    generations = engine.generate(prompts, sampling)
+    for prompt, g in zip(prompts, generations):
+        assert 1 <= len(g.response_ids) <= 6 and len(g.logprobs) == len(g.response_ids)
+        ids = torch.tensor([prompt + g.response_ids])
+        with torch.no_grad():
+            logits = model(input_ids=ids).logits[0, len(prompt) - 1:-1] / 0.7
+        expected = logits.log_softmax(-1).gather(-1, torch.tensor(g.response_ids)[:, None]).squeeze(-1)
+        assert g.logprobs == pytest.approx(expected.tolist(), abs=1e-4)
+    torch.manual_seed(0)
+    again = engine.generate(prompts, sampling)
+    assert [g.response_ids for g in again] == [g.response_ids for g in generations]
+
+
+def test_driver_runs_groups_of_multi_turn_episodes(ray_local, tiny):
+    tokenizer, model = tiny
+    engine = HFEngine(model, tokenizer)
+    driver = RolloutDriver(ENV_ID, ENV_KWARGS, num_workers=2, worker_num_cpus=0.5, overlap_chunks=2,
+                           max_prompt_tokens=4096, system_prompt="")
+    try:
+        rooms = _rooms(2)
+        episodes = driver.run(lambda p: engine.generate(p, SamplingConfig(max_new_tokens=8)), tokenizer, rooms,
+                              group_size=3, seed=11)
+    finally:
+        driver.close()
+    assert [e.group for e in episodes] == [0, 0, 0, 1, 1, 1]
+    assert [e.seed for e in episodes] == list(range(11, 17))
+    assert {e.task_id for e in episodes[:3]} == {rooms[0]["task_id"]}
+    for e in episodes:
+        assert e.done and len(e.turns) == 2  # random answers never succeed: both turns are played
+        assert [t.turn for t in e.turns] == [0, 1] and [t.done for t in e.turns] == [False, True]
+        first, second = e.turns
+        assert second.prompt_ids[: len(first.prompt_ids)] == first.prompt_ids  # the history is kept
+        assert len(second.prompt_ids) > len(first.prompt_ids) + len(first.response_ids)
+        for t in e.turns:
+            assert len(t.sample_logprobs) == len(t.response_ids) and all(lp <= 0 for lp in t.sample_logprobs)
+            assert set(t.terms) >= {"format", "collision", "bounds", "stability", "relations", "total"}
+            assert 0.0 <= t.reward <= 1.0 and t.parse_errors  # a tiny random model writes no valid JSON
+            assert set(t.object_scores) == set(e.object_ids)
+            assert "Turn" in t.feedback
+    assert set(driver.timings) == {"generation", "env", "env_wait", "rollout"}
+
+
+def test_dead_worker_is_replaced_and_its_episodes_finish(ray_local, tiny):
+    tokenizer, model = tiny
+    engine = HFEngine(model, tokenizer)
+    rooms = _rooms(2)
+
+    def play(kill_after_first_call: bool):
+        driver = RolloutDriver(ENV_ID, ENV_KWARGS, num_workers=2, worker_num_cpus=0.5, overlap_chunks=1,
+                               system_prompt="")
+        calls = []
+
+        def generate(prompts):
+            calls.append(len(prompts))
+            if kill_after_first_call and len(calls) == 2:  # turn 2: worker 0 holds turn-1 state, then dies
+                ray.kill(driver.workers[0], no_restart=True)
+            return engine.generate(prompts, SamplingConfig(max_new_tokens=8, greedy=True))
+
+        try:
+            return driver.run(generate, tokenizer, rooms, group_size=2, seed=3), driver.restarts
+        finally:
+            driver.close()
+
+    baseline, restarts = play(False)
+    assert restarts == 0
+    recovered, restarts = play(True)
+    assert restarts >= 1
+    assert [[(t.response_text, t.reward, t.terms, t.done) for t in e.turns] for e in recovered] == \
+        [[(t.response_text, t.reward, t.terms, t.done) for t in e.turns] for e in baseline]
+
+
+def test_prompt_ids_use_the_chat_template_and_shared_conversation(tiny):
+    from metaspatial_env.prompting import Conversation
+
+    tokenizer, _ = tiny
+    conversation = Conversation(images=False, system_prompt="")
+    conversation.observe({"text": "Lay out this room."})
+    ids = prompt_ids(tokenizer, conversation)
+    text = tokenizer.decode(ids)
+    assert text.endswith("<|im_start|>assistant\n") and "Lay out this room." in text

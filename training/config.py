@@ -1,0 +1,247 @@
+"""Trainer configuration: small frozen dataclasses loaded from YAML, with ``key=value`` overrides.
+
+``load_config("configs/cpu_tiny_grpo.yaml", ["steps=4", "rollout.group_size=2"])`` reads the file,
+applies the overrides (dotted paths; values parsed as YAML, so ``true``, ``3e-4`` and ``[1, 2]``
+work) and builds :class:`TrainConfig`. Unknown keys, in the file or in an override, are errors
+that name the known keys. The ``algorithm`` section is the algorithms module's own
+``AlgorithmConfig`` (kept as a dict here and checked by ``AlgorithmConfig.from_dict``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+ENGINES = ("hf", "vllm")
+SCHEDULES = ("constant", "linear", "cosine")
+
+
+def _from_dict(cls, data: dict[str, Any] | None, where: str):
+    """Build dataclass ``cls`` from ``data``; unknown keys are errors naming ``where``."""
+    data = dict(data or {})
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ValueError(f"unknown keys {unknown} in {where or 'the config'}; known: {sorted(known)}")
+    kwargs = {}
+    for name, value in data.items():
+        sub = _SECTIONS.get((cls, name))
+        kwargs[name] = _from_dict(sub, value, f"{where}.{name}".lstrip(".")) if sub is not None else value
+    return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The policy the learner trains and the engine samples from."""
+
+    path: str = ""
+    """A ``transformers`` checkpoint directory or hub id (offline: a local directory)."""
+    lora_rank: int = 0
+    """0: full fine-tune; > 0: train LoRA adapters of this rank (``peft``) on ``lora_targets``."""
+    lora_alpha: int = 16
+    """LoRA scaling numerator (``alpha / rank`` scales the adapter's output)."""
+    lora_targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    """Module names the LoRA adapters wrap."""
+    bf16: bool = False
+    """Train and sample in bfloat16 (GPU); fp32 otherwise."""
+    device: str = "auto"
+    """``auto`` (CUDA when available, else CPU), ``cpu`` or ``cuda``."""
+    gradient_checkpointing: bool = False
+    """Recompute activations in the backward pass to save memory (large models)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lora_targets", tuple(self.lora_targets))
+        if not self.path:
+            raise ValueError("model.path is required: a transformers checkpoint directory")
+        if self.lora_rank < 0:
+            raise ValueError(f"model.lora_rank must be >= 0, got {self.lora_rank}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"model.device must be auto, cpu or cuda, got {self.device!r}")
+
+
+@dataclass(frozen=True)
+class RolloutConfig:
+    """Where episodes come from and how answers are sampled."""
+
+    env_id: str = "metaspatial_env:MetaSpatial-Text-v0"
+    """Registered Gymnasium id every worker builds with ``gym.make(env_id, **env_kwargs)``."""
+    env_kwargs: dict = field(default_factory=dict)
+    """JSON-able keyword arguments of the env (``max_turns``, ``reward_mode``, ...)."""
+    split: str = "train"
+    """Bundled split the training rooms are drawn from."""
+    min_objects: int = 1
+    """Only rooms with at least this many objects are used (training and evaluation)."""
+    max_objects: int = 100
+    """Only rooms with at most this many objects are used (easy rooms: 5)."""
+    rooms_per_step: int = 4
+    """Distinct rooms per RL step."""
+    group_size: int = 4
+    """Episodes per room (G): group-based algorithms compare the episodes of one room."""
+    num_workers: int = 2
+    """Ray actors owning the envs; episodes are spread over them round-robin."""
+    worker_num_cpus: float = 1.0
+    """CPUs Ray reserves for each worker actor."""
+    ray_address: str | None = None
+    """``ray.init(address=...)``: None starts (or joins) a local Ray; ``auto`` or ``ray://...`` a cluster."""
+    ray_num_cpus: int | None = None
+    """CPUs of a local Ray started by the trainer (None: all)."""
+    overlap_chunks: int = 2
+    """Split each turn's batch in this many chunks: env steps of one chunk run on the workers while
+    the next chunk is generated (1: generate everything, then step)."""
+    max_new_tokens: int = 256
+    """Longest sampled answer, in tokens."""
+    temperature: float = 1.0
+    """Sampling temperature (logprobs are recorded for this distribution)."""
+    top_p: float = 1.0
+    """Nucleus sampling mass (1.0: off; below 1 the recorded logprobs are of the truncated law)."""
+    max_prompt_tokens: int = 2048
+    """Longest prompt; older turns of the conversation are dropped first to fit."""
+    system_prompt: str | None = None
+    """System message of every conversation: None is the shared ``prompting.SYSTEM_PROMPT``; ``""``
+    none (small models whose task prompt already states the format)."""
+
+    def __post_init__(self) -> None:
+        for name in ("rooms_per_step", "group_size", "num_workers", "overlap_chunks", "max_new_tokens"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"rollout.{name} must be >= 1, got {getattr(self, name)}")
+        if self.temperature <= 0:
+            raise ValueError("rollout.temperature must be > 0 (evaluation is greedy on its own)")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"rollout.top_p must be in (0, 1], got {self.top_p}")
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Optimizer, schedule and batching of the learner."""
+
+    lr: float = 1e-5
+    """Peak learning rate of AdamW."""
+    weight_decay: float = 0.0
+    """AdamW weight decay."""
+    betas: tuple[float, float] = (0.9, 0.999)
+    """AdamW betas."""
+    schedule: str = "constant"
+    """``constant``, ``linear`` (to 0 at the last step) or ``cosine``, after the warm-up."""
+    warmup_steps: int = 0
+    """Optimizer steps of linear warm-up from 0."""
+    max_grad_norm: float = 1.0
+    """Gradient clipping norm (0: off)."""
+    epochs: int = 1
+    """Passes over each step's rollouts (PPO-style reuse; 1: on-policy)."""
+    mini_batches: int = 1
+    """Optimizer steps per pass: the rows are split into this many mini-batches."""
+    micro_batch_rows: int = 8
+    """Rows per forward/backward; a mini-batch accumulates gradients over its micro-batches."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "betas", tuple(self.betas))
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"optim.schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        for name in ("epochs", "mini_batches", "micro_batch_rows"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"optim.{name} must be >= 1, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Greedy evaluation on held-out rooms."""
+
+    every: int = 0
+    """Evaluate every this many steps (and before the first and after the last); 0: never."""
+    split: str = "test"
+    """Held-out split (rooms filtered by ``rollout.min_objects`` / ``max_objects``)."""
+    rooms: int = 32
+    """How many held-out rooms (the first ones of the filtered split)."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run."""
+
+    model: ModelConfig
+    """The policy."""
+    algorithm: dict = field(default_factory=lambda: {"name": "grpo"})
+    """``AlgorithmConfig`` fields of :mod:`training.algorithms` (``name``: grpo, rloo, ...)."""
+    rollout: RolloutConfig = field(default_factory=RolloutConfig)
+    """Episodes and sampling."""
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    """Learner."""
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    """Held-out evaluation."""
+    engine: str = "hf"
+    """Generation engine: ``hf`` (transformers generate, CPU or GPU) or ``vllm`` (GPU)."""
+    steps: int = 10
+    """RL steps (one rollout batch and its updates each)."""
+    seed: int = 0
+    """Seeds torch, numpy, the room order and the env episodes."""
+    output_dir: str = "out/train"
+    """Metrics CSV, TensorBoard events and checkpoints go here."""
+    checkpoint_every: int = 0
+    """Save a checkpoint every this many steps (and at the end); 0: only at the end."""
+    resume: str | None = None
+    """A checkpoint directory to resume from, or ``latest`` (the newest in ``output_dir``)."""
+    tensorboard: bool = True
+    """Write TensorBoard event files next to the CSV."""
+    progress: bool = True
+    """Show a tqdm progress bar."""
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
+        if self.steps < 0 or self.checkpoint_every < 0:
+            raise ValueError("steps and checkpoint_every must be >= 0")
+        if not isinstance(self.algorithm, dict) or "name" not in self.algorithm:
+            raise ValueError("algorithm must be a mapping with a 'name' (e.g. {name: grpo})")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Build from a nested dict (YAML); unknown keys anywhere are errors."""
+        if "model" not in (data or {}):
+            raise ValueError("the config needs a 'model' section with a 'path'")
+        return _from_dict(cls, data, "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+_SECTIONS = {
+    (TrainConfig, "model"): ModelConfig,
+    (TrainConfig, "rollout"): RolloutConfig,
+    (TrainConfig, "optim"): OptimConfig,
+    (TrainConfig, "eval"): EvalConfig,
+}
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Set ``a.b.c=value`` paths in a nested dict (values parsed as YAML); returns a new dict."""
+    import copy
+
+    import yaml
+
+    data = copy.deepcopy(data)
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"override {item!r} is not key=value")
+        node = data
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"override {item!r}: {part!r} is not a section")
+        node[leaf] = yaml.safe_load(raw)
+    return data
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
+    """Read a YAML config, apply ``key=value`` overrides and validate it."""
+    try:
+        import yaml
+    except ImportError as error:  # pragma: no cover
+        raise ImportError("the trainer needs pyyaml: pip install 'metaspatial-env[train]'") from error
+    data = yaml.safe_load(Path(path).read_text()) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: the config must be a mapping")
+    return TrainConfig.from_dict(apply_overrides(data, list(overrides or [])))

@@ -1,0 +1,255 @@
+"""A small layout policy built and pre-trained here: a BPE tokenizer and a tiny Qwen2-style transformer.
+
+The data are two-turn conversations on easy generated rooms (4-5 objects) in the text-only env:
+turn 1 answers the heuristic solver's layout perturbed by ``noise`` metres (and a random quarter
+turn for some objects), the env scores it and its feedback becomes the next user message, turn 2
+answers the heuristic layout with a quarter of that noise. The policy so learns the answer format,
+rough placements and that feedback should lead to a better layout, but deliberately not perfect
+layouts (few optimizer steps, noisy targets), so that RL has headroom.
+
+``python -m training.pretrain --out out/pretrain/tiny`` writes a ``transformers`` checkpoint
+(``from_pretrained`` loads it; its tokenizer has a chat template) and ``pretrain.json`` with the
+data and training statistics. :func:`build_tokenizer` and :func:`build_model` are also what tests
+use to build tiny models in fixtures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+END_OF_TURN = "<|im_end|>"
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", END_OF_TURN]
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def _require_hf():
+    try:
+        import tokenizers  # noqa: F401
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError as error:  # pragma: no cover
+        raise ImportError("pre-training needs torch, transformers and tokenizers: "
+                          "pip install 'metaspatial-env[hf]'") from error
+
+
+def build_tokenizer(texts: Iterable[str], vocab_size: int = 2048):
+    """A byte-level BPE tokenizer trained on ``texts``, with ChatML special tokens and chat template."""
+    _require_hf()
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tokenizer.train_from_iterator(texts, trainer=trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=END_OF_TURN, pad_token="<|endoftext|>",
+                                   bos_token=None, unk_token=None)
+    fast.chat_template = CHAT_TEMPLATE
+    return fast
+
+
+def build_model(tokenizer, *, hidden_size: int = 128, layers: int = 4, heads: int = 4,
+                max_positions: int = 2048, seed: int = 0):
+    """A tiny Qwen2 causal LM sized for ``tokenizer`` (tied embeddings), randomly initialised from ``seed``."""
+    _require_hf()
+    import torch
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    config = Qwen2Config(
+        vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=hidden_size * 3,
+        num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=heads,
+        max_position_embeddings=max_positions, tie_word_embeddings=True,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, bos_token_id=None,
+    )
+    torch.manual_seed(seed)
+    return Qwen2ForCausalLM(config)
+
+
+def layout_answer(poses: dict[str, tuple[float, float, float, float]]) -> str:
+    """The answer text for ``{id: (x, y, z, z_angle)}``: centimetre positions, whole-degree headings."""
+    entries = [{"new_object_id": oid, "x": round(x, 2), "y": round(y, 2), "z": round(z, 2), "z_angle": int(round(a)) % 360}
+               for oid, (x, y, z, a) in poses.items()]
+    return "<answer>" + json.dumps(entries) + "</answer>"
+
+
+def perturb(poses: dict[str, tuple[float, float, float, float]], noise: float, rng: np.random.Generator,
+            turn_probability: float) -> dict[str, tuple[float, float, float, float]]:
+    """Gaussian noise of ``noise`` m on x and y; each heading turned 90 degrees with ``turn_probability``."""
+    out = {}
+    for oid, (x, y, z, a) in poses.items():
+        dx, dy = rng.normal(0.0, noise, 2) if noise > 0 else (0.0, 0.0)
+        turn = 90.0 * rng.choice([-1, 1]) if rng.random() < turn_probability else 0.0
+        out[oid] = (x + dx, y + dy, z, a + turn)
+    return out
+
+
+def easy_rooms(first_seed: int, count: int, min_objects: int = 4, max_objects: int = 5) -> list:
+    """``count`` generated rooms (seeds ``first_seed ...``) with ``min_objects``-``max_objects`` objects."""
+    from metaspatial_env.tasks.generator import generate_task
+
+    return [generate_task(first_seed + i, min_objects=min_objects, max_objects=max_objects) for i in range(count)]
+
+
+def demonstrations(tasks: list, noise: float, seed: int, max_turns: int = 2,
+                   system_prompt: str = "") -> list[dict[str, Any]]:
+    """Two-turn conversations: noisy heuristic layout, the env's feedback, a less noisy one.
+
+    Returns one dict per room with ``messages`` (built by the shared
+    :class:`~metaspatial_env.prompting.Conversation`, as the trainer builds its prompts) and the
+    env's ``totals`` per turn.
+    """
+    import gymnasium as gym
+
+    import metaspatial_env  # noqa: F401
+    from agents import make_policy
+    from metaspatial_env.actions import parse_action
+    from metaspatial_env.prompting import Conversation
+
+    from .rollout import text_messages
+
+    rng = np.random.default_rng(seed)
+    env = gym.make("MetaSpatial-Text-v0", max_turns=max_turns, terminate_on_success=False)
+    heuristic = make_policy("heuristic")
+    conversations = []
+    try:
+        for i, task in enumerate(tasks):
+            obs, info = env.reset(seed=seed + i, options={"task": task})
+            heuristic.reset()
+            parse = parse_action(heuristic.act(obs, info), task.object_ids)
+            clean = {oid: (p.x, p.y, p.z, p.z_angle if p.z_angle is not None else task.object(oid).z_angle)
+                     for oid, p in parse.placements.items()}
+            conversation, totals = Conversation(images=False, system_prompt=system_prompt), []
+            conversation.observe(obs)
+            for turn in range(max_turns):
+                scale = noise / (4.0 ** turn)
+                answer = layout_answer(perturb(clean, scale, rng, turn_probability=0.25 * scale / max(noise, 1e-9)))
+                obs, _, _, _, info = env.step(answer)
+                conversation.answer(answer)
+                totals.append(info["reward_total"])
+                if turn + 1 < max_turns:
+                    conversation.observe(obs, info)
+            conversations.append({"messages": text_messages(conversation.messages("openai")), "totals": totals})
+    finally:
+        env.close()
+    return conversations
+
+
+def tokenize_conversation(tokenizer, messages: list[dict[str, str]]) -> tuple[list[int], list[int]]:
+    """Token ids of a whole conversation in :data:`CHAT_TEMPLATE` and a mask that is 1 on the
+    assistant's answers and their end-of-turn token, the tokens the policy learns to produce.
+
+    Pieces are tokenized one by one; every piece boundary is a byte-level pre-token boundary (a
+    special token or a newline), so the ids equal those of the whole rendered text.
+    """
+    ids: list[int] = []
+    mask: list[int] = []
+
+    def add(text: str, learn: bool) -> None:
+        piece = tokenizer(text, add_special_tokens=False)["input_ids"]
+        ids.extend(piece)
+        mask.extend([int(learn)] * len(piece))
+
+    for message in messages:
+        learn = message["role"] == "assistant"
+        add(f"<|im_start|>{message['role']}\n", False)
+        add(message["content"] + END_OF_TURN, learn)
+        add("\n", False)
+    return ids, mask
+
+
+def pretrain(out: str | Path, *, rooms: int = 1200, first_seed: int = 5_000_000, noise: float = 0.35,
+             vocab_size: int = 2048, hidden_size: int = 128, layers: int = 4, heads: int = 4, steps: int = 300,
+             batch_size: int = 8, lr: float = 2e-3, seed: int = 0, log_every: int = 25) -> dict[str, Any]:
+    """Generate demonstrations, train the tokenizer and the model, save both to ``out``; returns stats."""
+    _require_hf()
+    import torch
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    clock = time.perf_counter()
+    conversations = demonstrations(easy_rooms(first_seed, rooms), noise, seed)
+    data_seconds = time.perf_counter() - clock
+    texts = [m["content"] for c in conversations for m in c["messages"]]
+    tokenizer = build_tokenizer(texts, vocab_size)
+    examples = [tokenize_conversation(tokenizer, c["messages"]) for c in conversations]
+    model = build_model(tokenizer, hidden_size=hidden_size, layers=layers, heads=heads, seed=seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min(1.0, (s + 1) / 20) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+    rng = np.random.default_rng(seed)
+    losses = []
+    model.train()
+    clock = time.perf_counter()
+    for step in range(steps):
+        batch = [examples[int(i)] for i in rng.integers(len(examples), size=batch_size)]
+        width = max(len(ids) for ids, _ in batch)
+        input_ids = torch.full((batch_size, width), tokenizer.pad_token_id, dtype=torch.long)
+        labels = torch.full((batch_size, width), -100, dtype=torch.long)
+        attention = torch.zeros((batch_size, width), dtype=torch.long)
+        for row, (ids, mask) in enumerate(batch):
+            input_ids[row, : len(ids)] = torch.tensor(ids)
+            attention[row, : len(ids)] = 1
+            labels[row, : len(ids)] = torch.where(torch.tensor(mask) == 1, torch.tensor(ids), -100)
+        loss = model(input_ids=input_ids, attention_mask=attention, labels=labels).loss
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        losses.append(float(loss.detach()))
+        if log_every and (step + 1) % log_every == 0:
+            print(f"step {step + 1}/{steps} loss {np.mean(losses[-log_every:]):.4f} "
+                  f"({time.perf_counter() - clock:.0f} s)", flush=True)
+    train_seconds = time.perf_counter() - clock
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    demo_totals = np.array([c["totals"] for c in conversations])
+    stats = {
+        "rooms": rooms, "first_seed": first_seed, "noise": noise, "vocab_size": len(tokenizer),
+        "parameters": sum(p.numel() for p in model.parameters()), "steps": steps, "batch_size": batch_size,
+        "lr": lr, "final_loss": float(np.mean(losses[-log_every or -1:])), "first_loss": losses[0] if losses else None,
+        "mean_tokens_per_conversation": float(np.mean([len(ids) for ids, _ in examples])),
+        "demonstration_mean_total_per_turn": demo_totals.mean(axis=0).round(4).tolist(),
+        "data_seconds": round(data_seconds, 1), "train_seconds": round(train_seconds, 1),
+    }
+    (out / "pretrain.json").write_text(json.dumps(stats, indent=2))
+    return stats
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.pretrain", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default="out/pretrain/tiny")
+    parser.add_argument("--rooms", type=int, default=1200)
+    parser.add_argument("--first-seed", type=int, default=5_000_000)
+    parser.add_argument("--noise", type=float, default=0.35)
+    parser.add_argument("--vocab-size", type=int, default=2048)
+    parser.add_argument("--hidden-size", type=int, default=128)
+    parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument("--heads", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    stats = pretrain(args.out, rooms=args.rooms, first_seed=args.first_seed, noise=args.noise,
+                     vocab_size=args.vocab_size, hidden_size=args.hidden_size, layers=args.layers, heads=args.heads,
+                     steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+    print(json.dumps(stats, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

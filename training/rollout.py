@@ -1,0 +1,341 @@
+"""Multi-turn rollouts on Ray: env workers are actors, the driver batches generation across episodes.
+
+:class:`EnvWorker` (a Ray actor) owns envs built with ``gym.make(env_id, **env_kwargs)``, one per
+episode slot, and resets / steps several of them per call. :class:`RolloutDriver` runs a batch of
+episodes (``group_size`` per room, so group-based algorithms can compare them): each turn it builds
+every active episode's chat messages, generates all their answers in one engine call, steps the
+envs on the workers, and records per turn the prompt and response token ids, the sampling
+log-probabilities, the reward and its terms, the done flags and per-object scores. With
+``overlap_chunks > 1`` the turn's batch is generated in chunks and each chunk's env steps run on
+the workers while the next chunk is generated.
+
+A worker that dies (``RayActorError``) is replaced: the new actor rebuilds the dead one's envs,
+replays each episode's recorded answers from its seed (the env is deterministic given the seed),
+and the lost call is retried, so no episode is lost. ``ray.init(address=...)`` (``ensure_ray``)
+runs the same code on a cluster.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Scale of a problem's amount when turning it into a per-object score (m, deg, unitless).
+PROBLEM_SCALES = {"m": 0.1, "deg": 15.0, "": 1.0}
+#: Times one worker may be replaced within one rollout before the rollout gives up.
+MAX_WORKER_RESTARTS = 3
+
+
+def _require_ray():
+    try:
+        import ray
+    except ImportError as error:  # pragma: no cover
+        raise ImportError("rollouts on Ray need ray: pip install 'metaspatial-env[ray]'") from error
+    return ray
+
+
+def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> None:
+    """Start a local Ray (or connect to ``address``) unless Ray is already initialised."""
+    ray = _require_ray()
+    if ray.is_initialized():
+        return
+    if address is None:
+        ray.init(num_cpus=num_cpus, include_dashboard=False, configure_logging=False)
+    else:
+        ray.init(address=address)
+
+
+def object_scores(problems: Sequence[dict[str, Any]], object_ids: Sequence[str]) -> dict[str, float]:
+    """Each object's own score in [0, 1] from the env's per-object problems.
+
+    ``exp(-sum(amount / scale))`` over the object's problems (scales: 0.1 m, 15 degrees, 1 for
+    unitless amounts); an unplaced object scores 0, an object with no problem 1.
+    """
+    badness = dict.fromkeys(object_ids, 0.0)
+    for problem in problems:
+        oid = problem.get("object_id")
+        if oid not in badness:
+            continue
+        if problem.get("kind") == "unplaced":
+            badness[oid] = math.inf
+        else:
+            badness[oid] += abs(float(problem.get("amount", 0.0))) / PROBLEM_SCALES.get(problem.get("unit", ""), 1.0)
+    return {oid: math.exp(-b) for oid, b in badness.items()}
+
+
+class EnvWorker:
+    """Owns envs (one per slot) built from ``gym.make`` arguments; wrapped as a Ray actor by the driver."""
+
+    def __init__(self, env_id: str, env_kwargs: dict[str, Any]):
+        self.env_id = env_id
+        self.env_kwargs = dict(env_kwargs)
+        self.envs: dict[int, Any] = {}
+
+    def _env(self, slot: int):
+        if slot not in self.envs:
+            import gymnasium as gym
+
+            import metaspatial_env  # noqa: F401  (registers the ids)
+
+            self.envs[slot] = gym.make(self.env_id, **self.env_kwargs)
+        return self.envs[slot]
+
+    def reset_many(self, requests: list[tuple[int, int, dict[str, Any]]]) -> tuple[list[dict[str, Any]], float]:
+        """Reset each ``(slot, seed, options)``; returns the observations (with the room's object ids)
+        and the seconds spent."""
+        clock = time.perf_counter()
+        results = []
+        for slot, seed, options in requests:
+            obs, info = self._env(slot).reset(seed=seed, options=options)
+            ids = [o["new_object_id"] for o in info["task"]["objects"]]
+            results.append({"obs": obs, "task_id": info["task_id"], "object_ids": ids})
+        return results, time.perf_counter() - clock
+
+    def step_many(self, requests: list[tuple[int, str]]) -> tuple[list[dict[str, Any]], float]:
+        """Step each ``(slot, action)``; returns ``obs, reward, terminated, truncated, info`` per slot
+        and the seconds spent."""
+        clock = time.perf_counter()
+        results = []
+        for slot, action in requests:
+            obs, reward, terminated, truncated, info = self.envs[slot].step(action)
+            results.append({"obs": obs, "reward": reward, "terminated": terminated, "truncated": truncated,
+                            "info": info})
+        return results, time.perf_counter() - clock
+
+    def replay(self, episodes: list[tuple[int, int, dict[str, Any], list[str]]]) -> None:
+        """Rebuild episodes after a restart: reset each ``(slot, seed, options)`` and step its answers."""
+        for slot, seed, options, actions in episodes:
+            self._env(slot).reset(seed=seed, options=options)
+            for action in actions:
+                self.envs[slot].step(action)
+
+    def pid(self) -> int:
+        import os
+
+        return os.getpid()
+
+    def close(self) -> None:
+        for env in self.envs.values():
+            env.close()
+        self.envs.clear()
+
+
+@dataclass
+class TurnSample:
+    """One turn of one episode: what the policy saw and said, and what the env answered."""
+
+    turn: int
+    prompt_ids: list[int]
+    response_ids: list[int]
+    sample_logprobs: list[float]
+    response_text: str
+    finished: bool
+    reward: float = 0.0
+    terms: dict[str, float] = field(default_factory=dict)
+    success: bool = False
+    done: bool = False
+    parse_errors: list[str] = field(default_factory=list)
+    object_scores: dict[str, float] = field(default_factory=dict)
+    feedback: str = ""
+
+
+@dataclass
+class Episode:
+    """One room played for up to ``max_turns`` turns."""
+
+    index: int
+    group: int
+    options: dict[str, Any]
+    """``reset`` options naming the room (``task_id`` and ``split``, or ``task``)."""
+    seed: int
+    conversation: Any = None
+    """The shared :class:`metaspatial_env.prompting.Conversation` the prompts are built from."""
+    task_id: str = ""
+    prompt: str = ""
+    object_ids: list[str] = field(default_factory=list)
+    turns: list[TurnSample] = field(default_factory=list)
+
+    @property
+    def done(self) -> bool:
+        return bool(self.turns) and self.turns[-1].done
+
+    @property
+    def total_return(self) -> float:
+        return float(sum(t.reward for t in self.turns))
+
+    @property
+    def final_total(self) -> float:
+        return self.turns[-1].terms.get("total", 0.0) if self.turns else 0.0
+
+    @property
+    def success(self) -> bool:
+        return any(t.success for t in self.turns)
+
+
+def text_messages(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Chat messages with string contents (the text parts joined), for text-only chat templates."""
+    return [{"role": m["role"], "content": m["content"] if isinstance(m["content"], str)
+             else "".join(part["text"] for part in m["content"] if part.get("type") == "text")}
+            for m in messages]
+
+
+def prompt_ids(tokenizer: Any, conversation: Any) -> list[int]:
+    """Token ids of the conversation in the tokenizer's chat template, with the generation prompt."""
+    ids = tokenizer.apply_chat_template(text_messages(conversation.messages("openai")), add_generation_prompt=True,
+                                        tokenize=True)
+    if hasattr(ids, "keys"):  # transformers 5 returns a BatchEncoding
+        ids = ids["input_ids"]
+    return list(ids)
+
+
+def token_counter(tokenizer: Any) -> Callable[[str], int]:
+    """Exact token count of a text, for the conversation's prompt budget."""
+    return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+class RolloutDriver:
+    """Runs batches of multi-turn episodes on Ray env workers with a generation engine."""
+
+    def __init__(self, env_id: str, env_kwargs: dict[str, Any], *, num_workers: int = 2,
+                 worker_num_cpus: float = 1.0, overlap_chunks: int = 2, max_prompt_tokens: int = 2048,
+                 system_prompt: str | None = None):
+        ray = _require_ray()
+        self._actor_class = ray.remote(num_cpus=worker_num_cpus)(EnvWorker)
+        self.env_id = env_id
+        self.env_kwargs = dict(env_kwargs)
+        self.overlap_chunks = overlap_chunks
+        self.max_prompt_tokens = max_prompt_tokens
+        self.system_prompt = system_prompt
+        self.workers = [self._new_worker() for _ in range(num_workers)]
+        self.restarts = 0
+        """Workers replaced so far (over the driver's life)."""
+        self.timings: dict[str, float] = {}
+        """Seconds of the last :meth:`run`: ``generation``, ``env`` (workers' busy time, summed),
+        ``env_wait`` (the driver blocked on workers) and ``rollout`` (wall)."""
+
+    def _new_worker(self):
+        return self._actor_class.remote(self.env_id, self.env_kwargs)
+
+    def close(self) -> None:
+        ray = _require_ray()
+        for worker in self.workers:
+            try:
+                ray.get(worker.close.remote())
+            except Exception:  # noqa: BLE001 -- a dead worker has nothing left to close
+                pass
+            ray.kill(worker)
+        self.workers = []
+
+    # ------------------------------------------------------------------ placement
+    def _place(self, index: int) -> tuple[int, int]:
+        """(worker, slot) of episode ``index``: round-robin over workers."""
+        return index % len(self.workers), index // len(self.workers)
+
+    def _call(self, worker: int, method: str, payload: Any, episodes: list[Episode], futures: Any = None):
+        """Get a worker call's result; on a dead worker, replace it, replay its episodes and retry."""
+        ray = _require_ray()
+        from ray.exceptions import RayActorError
+
+        future = futures if futures is not None else getattr(self.workers[worker], method).remote(payload)
+        for attempt in range(MAX_WORKER_RESTARTS + 1):
+            try:
+                return ray.get(future)
+            except RayActorError:
+                if attempt == MAX_WORKER_RESTARTS:
+                    raise
+                self.restarts += 1
+                self.workers[worker] = self._new_worker()
+                mine = [e for e in episodes if self._place(e.index)[0] == worker]
+                if method == "step_many":  # episodes that were reset before the crash are rebuilt
+                    ray.get(self.workers[worker].replay.remote(
+                        [(self._place(e.index)[1], e.seed, e.options, [t.response_text for t in e.turns])
+                         for e in mine]))
+                future = getattr(self.workers[worker], method).remote(payload)
+        raise AssertionError("unreachable")
+
+    # ------------------------------------------------------------------ rollouts
+    def run(self, generate: Callable[[list[list[int]]], list[Any]], tokenizer: Any,
+            rooms: Sequence[dict[str, Any]], group_size: int, seed: int) -> list[Episode]:
+        """Play ``group_size`` episodes of each room (its ``reset`` options) to the end.
+
+        ``generate(prompt_ids_list)`` returns one :class:`~training.engines.Generation` per prompt.
+        Episode ``k`` is reset with seed ``seed + k``. Returns the episodes in order (group ``g``
+        holds episodes ``g * group_size ... (g + 1) * group_size - 1``).
+        """
+        wall = time.perf_counter()
+        timings = {"generation": 0.0, "env": 0.0, "env_wait": 0.0}
+        from metaspatial_env.prompting import SYSTEM_PROMPT, Conversation
+
+        system = SYSTEM_PROMPT if self.system_prompt is None else self.system_prompt
+        count = token_counter(tokenizer)
+        episodes = [Episode(index=g * group_size + k, group=g, options=dict(options), seed=seed + g * group_size + k,
+                            conversation=Conversation(self.max_prompt_tokens, count, images=False, system_prompt=system))
+                    for g, options in enumerate(rooms) for k in range(group_size)]
+        clock = time.perf_counter()
+        by_worker = self._split_by_worker(episodes)
+        futures = {w: self.workers[w].reset_many.remote([(self._place(e.index)[1], e.seed, e.options) for e in eps])
+                   for w, eps in by_worker.items()}
+        for w, eps in by_worker.items():
+            results, busy = self._call(w, "reset_many", [(self._place(e.index)[1], e.seed, e.options) for e in eps],
+                                       episodes, futures[w])
+            timings["env"] += busy
+            for episode, result in zip(eps, results):
+                episode.prompt = result["obs"]["text"]
+                episode.task_id = result["task_id"]
+                episode.object_ids = result["object_ids"]
+                episode.conversation.observe(result["obs"])
+        timings["env_wait"] += time.perf_counter() - clock
+
+        turn = 0
+        while True:
+            active = [e for e in episodes if not e.done]
+            if not active:
+                break
+            prompts = [prompt_ids(tokenizer, e.conversation) for e in active]
+            chunk = math.ceil(len(active) / self.overlap_chunks)
+            pending = []
+            for start in range(0, len(active), chunk):
+                members = active[start:start + chunk]
+                clock = time.perf_counter()
+                generations = generate(prompts[start:start + chunk])
+                timings["generation"] += time.perf_counter() - clock
+                samples = [TurnSample(turn, prompts[start + i], g.response_ids, g.logprobs, g.text, g.finished)
+                           for i, g in enumerate(generations)]
+                for w, pairs in self._split_by_worker(list(zip(members, samples)), key=lambda p: p[0]).items():
+                    payload = [(self._place(e.index)[1], s.response_text) for e, s in pairs]
+                    pending.append((w, pairs, payload, self.workers[w].step_many.remote(payload)))
+            clock = time.perf_counter()
+            for w, pairs, payload, future in pending:
+                results, busy = self._call(w, "step_many", payload, episodes, future)
+                timings["env"] += busy
+                for (episode, sample), result in zip(pairs, results):
+                    self._record(episode, sample, result)
+            timings["env_wait"] += time.perf_counter() - clock
+            turn += 1
+        timings["rollout"] = time.perf_counter() - wall
+        self.timings = timings
+        return episodes
+
+    @staticmethod
+    def _record(episode: Episode, sample: TurnSample, result: dict[str, Any]) -> None:
+        info = result["info"]
+        sample.reward = float(result["reward"])
+        sample.terms = {k[len("reward_"):]: float(v) for k, v in info.items() if k.startswith("reward_")}
+        sample.success = bool(info["success"])
+        sample.done = bool(result["terminated"] or result["truncated"])
+        sample.parse_errors = list(info["parse_errors"])
+        sample.object_scores = object_scores(info["problems"], episode.object_ids)
+        sample.feedback = result["obs"]["text"]
+        episode.turns.append(sample)
+        episode.conversation.answer(sample.response_text)
+        if not sample.done:
+            episode.conversation.observe(result["obs"], info)
+
+    def _split_by_worker(self, items: list, key: Callable[[Any], Episode] = lambda e: e) -> dict[int, list]:
+        groups: dict[int, list] = {}
+        for item in items:
+            groups.setdefault(self._place(key(item).index)[0], []).append(item)
+        return groups

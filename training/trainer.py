@@ -1,0 +1,531 @@
+"""The RL learner: rollouts on Ray, advantages and loss from :mod:`training.algorithms`, checkpoints.
+
+One step: draw ``rooms_per_step`` rooms (a seeded shuffle of the pool, so the data cursor is part
+of the checkpoint), play ``group_size`` episodes of each with the engine (:mod:`training.rollout`),
+turn every (episode, turn) answer into a row, get per-row advantages from the algorithm, recompute
+the old log-probabilities with the learner (and the reference's when a KL is asked for), then
+``optim.epochs`` passes of ``optim.mini_batches`` optimizer steps, each accumulating gradients over
+micro-batches of ``optim.micro_batch_rows`` rows. Metrics go to ``metrics.csv`` (and
+``eval.csv``) and TensorBoard in ``output_dir``.
+
+Checkpoints (``output_dir/checkpoints/step_NNNNNN``) hold the model (``save_pretrained``, LoRA
+adapters only when training LoRA), the tokenizer, and ``trainer.pt``: optimizer, scheduler, value
+head, the torch / numpy / Python RNG states and the room sampler, so a resumed run takes exactly
+the steps the uninterrupted run would have taken.
+
+Evaluation is greedy, one episode per held-out room, through the same rollout driver (batched
+generation with the learner's weights), every ``eval.every`` steps.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import TrainConfig
+from .engines import SamplingConfig, make_engine
+from .rollout import Episode, RolloutDriver, ensure_ray
+
+#: Seeds of evaluation episodes (fixed, so every evaluation sees the same rooms the same way).
+EVAL_SEED = 1_000_000_007
+
+
+def _require_torch():
+    try:
+        import torch
+        import transformers  # noqa: F401
+    except ImportError as error:  # pragma: no cover
+        raise ImportError("the trainer needs torch and transformers: pip install 'metaspatial-env[train]'") from error
+    return torch
+
+
+def room_pool(source: str, min_objects: int, max_objects: int) -> list[dict[str, Any]]:
+    """Reset options of the rooms of ``source`` with ``min_objects``-``max_objects`` objects.
+
+    ``source`` is a bundled split (``train``, ``test``, ``hard``) or ``generated:FIRST_SEED:COUNT``
+    (rooms from the procedural generator, drawn with that object range).
+    """
+    if source.startswith("generated:"):
+        try:
+            _, first_seed, count = source.split(":")
+            first_seed, count = int(first_seed), int(count)
+        except ValueError as error:
+            raise ValueError(f"room source {source!r} is not generated:FIRST_SEED:COUNT") from error
+        from .pretrain import easy_rooms
+
+        return [{"task": t.to_dict()} for t in easy_rooms(first_seed, count, min_objects, max_objects)]
+    from metaspatial_env.tasks.splits import load_split
+
+    rooms = [{"split": source, "task_id": t.id} for t in load_split(source)
+             if min_objects <= len(t.objects) <= max_objects]
+    if not rooms:
+        raise ValueError(f"no room of split {source!r} has {min_objects}-{max_objects} objects")
+    return rooms
+
+
+class RoomSampler:
+    """Endless seeded shuffles of a room pool; its state is the data cursor of a checkpoint."""
+
+    def __init__(self, size: int, seed: int):
+        self.size = size
+        self.rng = np.random.default_rng(seed)
+        self.order: list[int] = []
+        self.position = 0
+
+    def take(self, count: int) -> list[int]:
+        picked = []
+        while len(picked) < count:
+            if self.position >= len(self.order):
+                self.order = self.rng.permutation(self.size).tolist()
+                self.position = 0
+            picked.append(self.order[self.position])
+            self.position += 1
+        return picked
+
+    def state(self) -> dict[str, Any]:
+        return {"rng": self.rng.bit_generator.state, "order": list(self.order), "position": self.position}
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.rng.bit_generator.state = state["rng"]
+        self.order = list(state["order"])
+        self.position = int(state["position"])
+
+
+def episode_metrics(episodes: list[Episode], prefix: str = "") -> dict[str, float]:
+    """Return, final total and terms, success, per-turn reward and answer statistics of episodes."""
+    metrics: dict[str, float] = {
+        f"{prefix}reward/return": float(np.mean([e.total_return for e in episodes])),
+        f"{prefix}reward/final_total": float(np.mean([e.final_total for e in episodes])),
+        f"{prefix}success": float(np.mean([e.success for e in episodes])),
+        f"{prefix}turns": float(np.mean([len(e.turns) for e in episodes])),
+    }
+    for term in episodes[0].turns[-1].terms if episodes and episodes[0].turns else ():
+        if term != "total":
+            metrics[f"{prefix}reward/{term}"] = float(np.mean([e.turns[-1].terms.get(term, 0.0) for e in episodes]))
+    most = max(len(e.turns) for e in episodes)
+    for t in range(most):
+        rewards = [e.turns[t].reward for e in episodes if len(e.turns) > t]
+        metrics[f"{prefix}reward/turn_{t + 1}"] = float(np.mean(rewards))
+    turns = [s for e in episodes for s in e.turns]
+    metrics[f"{prefix}response_length"] = float(np.mean([len(s.response_ids) for s in turns]))
+    metrics[f"{prefix}parse_error_rate"] = float(np.mean([bool(s.parse_errors) for s in turns]))
+    return metrics
+
+
+class Trainer:
+    """Multi-turn RL on the layout env (see the module docstring)."""
+
+    def __init__(self, config: TrainConfig):
+        torch = _require_torch()
+        from .algorithms import make_algorithm
+        from .algorithms.base import AlgorithmConfig
+
+        self.config = config
+        self.output_dir = Path(config.output_dir)
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        self.algorithm = make_algorithm(AlgorithmConfig.from_dict(config.algorithm))
+        self._seed_everything(config.seed)
+        self.device = self._device()
+        self.dtype = torch.bfloat16 if config.model.bf16 else torch.float32
+
+        resume_dir = self._resume_dir()
+        self.tokenizer, self.model = self._load_policy(resume_dir)
+        self.reference = self._load_reference()
+        self.value_head = None
+        if self.algorithm.needs_value:
+            hidden = self.model.config.get_text_config().hidden_size
+            self.value_head = torch.nn.Linear(hidden, 1).to(self.device, self.dtype)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if self.value_head is not None:
+            params += list(self.value_head.parameters())
+        opt = config.optim
+        self.optimizer = torch.optim.AdamW(params, lr=opt.lr, weight_decay=opt.weight_decay, betas=opt.betas)
+        total_updates = max(1, config.steps * opt.epochs * opt.mini_batches)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._schedule(total_updates))
+        self.engine = make_engine(config.engine, self.model, self.tokenizer, model_path=config.model.path,
+                                  bf16=config.model.bf16, seed=config.seed)
+
+        ro = config.rollout
+        self.rooms = room_pool(ro.split, ro.min_objects, ro.max_objects)
+        self.eval_rooms = (room_pool(config.eval.split, ro.min_objects, ro.max_objects)[: config.eval.rooms]
+                           if config.eval.every else [])
+        self.sampler = RoomSampler(len(self.rooms), config.seed)
+        self.step_index = 0
+        ensure_ray(ro.ray_address, ro.ray_num_cpus)
+        self.driver = RolloutDriver(ro.env_id, ro.env_kwargs, num_workers=ro.num_workers,
+                                    worker_num_cpus=ro.worker_num_cpus, overlap_chunks=ro.overlap_chunks,
+                                    max_prompt_tokens=ro.max_prompt_tokens, system_prompt=ro.system_prompt)
+        self.sampling = SamplingConfig(ro.max_new_tokens, ro.temperature, ro.top_p)
+        if resume_dir is not None:
+            self._load_trainer_state(resume_dir)
+        self._writer = None
+
+    # ------------------------------------------------------------------ setup
+    @staticmethod
+    def _seed_everything(seed: int) -> None:
+        torch = _require_torch()
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        torch.manual_seed(seed)
+
+    def _device(self):
+        torch = _require_torch()
+        name = self.config.model.device
+        if name == "auto":
+            name = "cuda" if torch.cuda.is_available() else "cpu"
+        return torch.device(name)
+
+    def _resume_dir(self) -> Path | None:
+        resume = self.config.resume
+        if not resume:
+            return None
+        if resume == "latest":
+            found = sorted((self.output_dir / "checkpoints").glob("step_*"))
+            if not found:
+                raise FileNotFoundError(f"resume=latest but no checkpoint in {self.output_dir / 'checkpoints'}")
+            return found[-1]
+        path = Path(resume)
+        if not (path / "trainer.pt").is_file():
+            raise FileNotFoundError(f"{path} is not a checkpoint (no trainer.pt)")
+        return path
+
+    def _load_policy(self, resume_dir: Path | None):
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        mc = self.config.model
+        tokenizer = AutoTokenizer.from_pretrained(mc.path)
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        full_from = resume_dir / "model" if resume_dir is not None and not mc.lora_rank else mc.path
+        model = AutoModelForCausalLM.from_pretrained(full_from, dtype=self.dtype)
+        if mc.lora_rank:
+            try:
+                from peft import LoraConfig, PeftModel, get_peft_model
+            except ImportError as error:  # pragma: no cover
+                raise ImportError("LoRA needs peft: pip install 'metaspatial-env[hf]'") from error
+            if resume_dir is not None:
+                model = PeftModel.from_pretrained(model, resume_dir / "model", is_trainable=True)
+            else:
+                model = get_peft_model(model, LoraConfig(r=mc.lora_rank, lora_alpha=mc.lora_alpha,
+                                                         target_modules=list(mc.lora_targets), lora_dropout=0.0))
+        if mc.gradient_checkpointing:
+            model.gradient_checkpointing_enable()
+        model.to(self.device)
+        model.train()
+        return tokenizer, model
+
+    def _load_reference(self):
+        """A frozen copy of the initial policy for the KL term (LoRA: the base with adapters off)."""
+        if self.algorithm.config.kl_coef <= 0 or self.config.model.lora_rank:
+            return None
+        from transformers import AutoModelForCausalLM
+
+        reference = AutoModelForCausalLM.from_pretrained(self.config.model.path, dtype=self.dtype).to(self.device)
+        reference.eval()
+        for p in reference.parameters():
+            p.requires_grad_(False)
+        return reference
+
+    def _schedule(self, total: int):
+        opt = self.config.optim
+
+        def factor(update: int) -> float:
+            if update < opt.warmup_steps:
+                return (update + 1) / opt.warmup_steps
+            progress = min(1.0, (update - opt.warmup_steps) / max(1, total - opt.warmup_steps))
+            if opt.schedule == "linear":
+                return 1.0 - progress
+            if opt.schedule == "cosine":
+                return 0.5 * (1.0 + math.cos(math.pi * progress))
+            return 1.0
+
+        return factor
+
+    # ------------------------------------------------------------------ generation
+    def _generate(self, greedy: bool):
+        sampling = SamplingConfig(self.sampling.max_new_tokens, self.sampling.temperature, self.sampling.top_p, greedy)
+        return lambda prompts: self.engine.generate(prompts, sampling)
+
+    # ------------------------------------------------------------------ learner
+    def _forward(self, model, rows: list[tuple[list[int], list[int]]], with_values: bool = False):
+        """Per-token log-probabilities and entropies of each row's response under ``model``.
+
+        Returns ``(logprobs, entropy, mask, values)``; the token tensors are ``(B, T)`` with the
+        response left-aligned, ``values`` is ``(B,)`` (the value head on the last prompt token) or None.
+        """
+        torch = _require_torch()
+        width = max(len(p) + len(r) for p, r in rows)
+        longest = max(len(r) for _, r in rows)
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
+        attention = torch.zeros((len(rows), width), dtype=torch.long)
+        positions = torch.zeros((len(rows), longest), dtype=torch.long)
+        targets = torch.full((len(rows), longest), pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), longest))
+        for i, (prompt, response) in enumerate(rows):
+            sequence = prompt + response
+            input_ids[i, : len(sequence)] = torch.tensor(sequence)
+            attention[i, : len(sequence)] = 1
+            # logits at position k predict token k + 1.
+            positions[i, : len(response)] = torch.arange(len(prompt) - 1, len(prompt) - 1 + len(response))
+            targets[i, : len(response)] = torch.tensor(response)
+            mask[i, : len(response)] = 1.0
+        out = model(input_ids=input_ids.to(self.device), attention_mask=attention.to(self.device),
+                    output_hidden_states=with_values)
+        index = positions.to(self.device)
+        logits = out.logits.gather(1, index.unsqueeze(-1).expand(-1, -1, out.logits.shape[-1])).float()
+        logits = logits / self.sampling.temperature
+        log_softmax = logits.log_softmax(-1)
+        logprobs = log_softmax.gather(-1, targets.to(self.device).unsqueeze(-1)).squeeze(-1)
+        entropy = -(log_softmax.exp() * log_softmax).sum(-1)
+        values = None
+        if with_values:
+            last_prompt = torch.tensor([len(p) - 1 for p, _ in rows], device=self.device)
+            hidden = out.hidden_states[-1][torch.arange(len(rows), device=self.device), last_prompt]
+            values = self.value_head(hidden).squeeze(-1).float()
+        mask = mask.to(self.device)
+        return logprobs * mask, entropy * mask, mask, values
+
+    def _token_weights(self, samples, width: int):
+        torch = _require_torch()
+        weights = torch.ones((len(samples), width))
+        for i, s in enumerate(samples):
+            pieces = [self.tokenizer.decode([t], skip_special_tokens=True) for t in s.response_ids]
+            offsets, start = [], 0
+            for piece in pieces:
+                offsets.append((start, start + len(piece)))
+                start += len(piece)
+            w = self.algorithm.token_weights("".join(pieces), offsets, s.object_scores)
+            weights[i, : len(w)] = torch.as_tensor(np.asarray(w, dtype=np.float32))
+        return weights.to(self.device)
+
+    def _learn(self, episodes: list[Episode]) -> dict[str, float]:
+        torch = _require_torch()
+        from .algorithms.base import TurnBatch
+
+        algo, opt = self.algorithm, self.config.optim
+        samples = [s for e in episodes for s in e.turns]
+        rows = [(s.prompt_ids, s.response_ids) for s in samples]
+        chunks = [list(range(i, min(i + opt.micro_batch_rows, len(rows))))
+                  for i in range(0, len(rows), opt.micro_batch_rows)]
+        # Old (and reference) log-probabilities under the learner before any update.
+        old, ref, values_old, masks = [], [], [], []
+        with torch.no_grad():
+            for chunk in chunks:
+                lp, _, m, v = self._forward(self.model, [rows[i] for i in chunk], self.value_head is not None)
+                old.append(lp)
+                masks.append(m)
+                values_old.append(v)
+                if self.reference is not None:
+                    ref.append(self._forward(self.reference, [rows[i] for i in chunk])[0])
+                elif algo.config.kl_coef > 0:  # LoRA: the reference is the base with the adapters off
+                    with self.model.disable_adapter():
+                        ref.append(self._forward(self.model, [rows[i] for i in chunk])[0])
+        kl_rows = None
+        if ref and algo.config.kl_mode == "reward":
+            from .algorithms import kl_reward_penalty
+
+            kl_rows = np.concatenate([kl_reward_penalty(o, r, m) for o, r, m in zip(old, ref, masks)])
+        batch = TurnBatch(
+            episode_ids=np.array([e.index for e in episodes for _ in e.turns]),
+            group_ids=np.array([e.group for e in episodes for _ in e.turns]),
+            turns=np.array([s.turn for s in samples]),
+            rewards=np.array([s.reward for s in samples], dtype=np.float64),
+            kl_penalty=kl_rows,
+            dones=np.array([s.done for s in samples]),
+            values=(np.concatenate([v.cpu().numpy() for v in values_old]) if self.value_head is not None else None),
+            object_scores=[s.object_scores for s in samples],
+        )
+        advantages, returns = algo.advantages(batch)
+        advantages = torch.as_tensor(np.asarray(advantages, dtype=np.float32), device=self.device)
+        returns = torch.as_tensor(np.asarray(returns, dtype=np.float32), device=self.device)
+        # How far the engine's sampling log-probabilities are from the learner's (numerics, bf16, vLLM).
+        gaps = [abs(a - b) for chunk, lp in zip(chunks, old) for i, row in zip(chunk, lp.cpu().tolist())
+                for a, b in zip(samples[i].sample_logprobs, row)]
+        sampled_gap = float(np.mean(gaps)) if gaps else 0.0
+
+        sums: dict[str, float] = {}
+        count = 0
+        grad_norms = []
+        rng = np.random.default_rng(self.config.seed * 7919 + self.step_index)
+        for _ in range(opt.epochs):
+            order = rng.permutation(len(chunks)) if opt.epochs > 1 else np.arange(len(chunks))
+            for mini in np.array_split(order, opt.mini_batches):
+                if len(mini) == 0:
+                    continue
+                mini_rows = sum(len(chunks[c]) for c in mini)
+                self.optimizer.zero_grad(set_to_none=True)
+                for c in mini:
+                    chunk = chunks[c]
+                    lp, entropy, mask, values = self._forward(self.model, [rows[i] for i in chunk],
+                                                              self.value_head is not None)
+                    width = lp.shape[1]
+                    kwargs: dict[str, Any] = {"entropy": entropy}
+                    if ref:
+                        kwargs["ref_logprobs"] = ref[c][:, :width]
+                    if values is not None:
+                        kwargs["values"] = values
+                        kwargs["returns"] = returns[chunk]
+                    if algo.config.object_modulation > 0:
+                        kwargs["token_weights"] = self._token_weights([samples[i] for i in chunk], width)
+                    loss, metrics = algo.loss(lp, old[c][:, :width], advantages[chunk], mask, **kwargs)
+                    (loss * (len(chunk) / mini_rows)).backward()
+                    for k, v in metrics.items():
+                        sums[k] = sums.get(k, 0.0) + float(v)
+                    count += 1
+                params = [p for g in self.optimizer.param_groups for p in g["params"]]
+                norm = torch.nn.utils.clip_grad_norm_(params, opt.max_grad_norm if opt.max_grad_norm > 0 else math.inf)
+                grad_norms.append(float(norm))
+                self.optimizer.step()
+                self.scheduler.step()
+        self.engine.sync_weights(self.model)
+        out = {f"loss/{k}": v / max(count, 1) for k, v in sums.items()}
+        out["grad_norm"] = float(np.mean(grad_norms))
+        out["lr"] = float(self.scheduler.get_last_lr()[0])
+        out["advantage_abs_mean"] = float(advantages.abs().mean())
+        out["logprob_gap_engine_learner"] = sampled_gap
+        if kl_rows is not None:
+            out["kl_reward_penalty"] = float(np.mean(kl_rows))
+        return out
+
+    # ------------------------------------------------------------------ public API
+    def step(self) -> dict[str, float]:
+        """One RL step: rollouts, advantages, updates. Returns its metrics."""
+        clock = time.perf_counter()
+        ro = self.config.rollout
+        rooms = [self.rooms[i] for i in self.sampler.take(ro.rooms_per_step)]
+        episodes = self.driver.run(self._generate(greedy=False), self.tokenizer, rooms, ro.group_size,
+                                   seed=self.config.seed * 1_000_003 + self.step_index * 10_007)
+        timings = dict(self.driver.timings)
+        learn_clock = time.perf_counter()
+        metrics = {"step": self.step_index + 1, **episode_metrics(episodes), **self._learn(episodes)}
+        metrics["time/generation"] = timings["generation"]
+        metrics["time/env"] = timings["env"]
+        metrics["time/env_wait"] = timings["env_wait"]
+        metrics["time/learner"] = time.perf_counter() - learn_clock
+        metrics["time/step"] = time.perf_counter() - clock
+        metrics["worker_restarts"] = self.driver.restarts
+        self.step_index += 1
+        return metrics
+
+    def evaluate(self) -> dict[str, float]:
+        """Greedy episodes on the held-out rooms: success rate, mean reward and terms."""
+        if not self.eval_rooms:
+            raise ValueError("no evaluation rooms: set eval.every > 0 and an eval.split with matching rooms")
+        clock = time.perf_counter()
+        episodes = self.driver.run(self._generate(greedy=True), self.tokenizer, self.eval_rooms, 1, seed=EVAL_SEED)
+        metrics = {"step": self.step_index, "eval/rooms": len(episodes), **episode_metrics(episodes, "eval/")}
+        metrics["eval/first_turn_total"] = float(np.mean([e.turns[0].terms.get("total", 0.0) for e in episodes]))
+        metrics["time/eval"] = time.perf_counter() - clock
+        return metrics
+
+    def train(self) -> list[dict[str, float]]:
+        """Run the remaining steps with evaluation, logging and checkpoints; returns the step metrics."""
+        from tqdm import tqdm
+
+        cfg = self.config
+        history = []
+        self._log_config()
+        if cfg.eval.every and self.step_index == 0:
+            self._log(self.evaluate(), "eval.csv")
+        with tqdm(total=cfg.steps, initial=self.step_index, desc="train", unit="step", disable=not cfg.progress) as bar:
+            while self.step_index < cfg.steps:
+                metrics = self.step()
+                history.append(metrics)
+                self._log(metrics, "metrics.csv")
+                bar.set_postfix(reward=f"{metrics['reward/final_total']:.3f}", success=f"{metrics['success']:.2f}")
+                bar.update()
+                last = self.step_index == cfg.steps
+                if cfg.eval.every and (self.step_index % cfg.eval.every == 0 or last):
+                    self._log(self.evaluate(), "eval.csv")
+                if (cfg.checkpoint_every and self.step_index % cfg.checkpoint_every == 0) or last:
+                    self.save()
+        return history
+
+    # ------------------------------------------------------------------ checkpoints
+    def save(self, path: str | Path | None = None) -> Path:
+        """Write a checkpoint (default ``output_dir/checkpoints/step_NNNNNN``); returns its directory."""
+        torch = _require_torch()
+        path = Path(path) if path is not None else self.output_dir / "checkpoints" / f"step_{self.step_index:06d}"
+        path.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(path / "model")
+        self.tokenizer.save_pretrained(path / "model")
+        state = {
+            "step": self.step_index,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "value_head": self.value_head.state_dict() if self.value_head is not None else None,
+            "sampler": self.sampler.state(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            "numpy_rng": np.random.get_state(),
+            "python_rng": random.getstate(),
+            "config": self.config.to_dict(),
+        }
+        torch.save(state, path / "trainer.pt")
+        return path
+
+    def _load_trainer_state(self, path: Path) -> None:
+        torch = _require_torch()
+        state = torch.load(path / "trainer.pt", weights_only=False)
+        self.step_index = int(state["step"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        if self.value_head is not None:
+            self.value_head.load_state_dict(state["value_head"])
+        self.sampler.load(state["sampler"])
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        np.random.set_state(state["numpy_rng"])
+        random.setstate(state["python_rng"])
+
+    # ------------------------------------------------------------------ logging
+    def _log_config(self) -> None:
+        (self.output_dir / "config.json").write_text(json.dumps(self.config.to_dict(), indent=2, default=str))
+
+    def _log(self, metrics: dict[str, float], filename: str) -> None:
+        path = self.output_dir / filename
+        rows: list[dict[str, Any]] = []
+        if path.exists():
+            with path.open(newline="") as handle:
+                rows = list(csv.DictReader(handle))
+        fields = list(dict.fromkeys([*(rows[0].keys() if rows else ()), *metrics]))
+        with path.open("w", newline="") as handle:  # rewritten whole: a later step may add a column
+            writer = csv.DictWriter(handle, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows([*rows, metrics])
+        if self.config.tensorboard:
+            if self._writer is None:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self._writer = SummaryWriter(str(self.output_dir / "tensorboard"))
+            for key, value in metrics.items():
+                if key != "step":
+                    self._writer.add_scalar(key, value, int(metrics["step"]))
+            self._writer.flush()
+
+    def close(self) -> None:
+        """Stop the env workers and close the TensorBoard writer."""
+        self.driver.close()
+        if self._writer is not None:
+            self._writer.close()
+
+
+def train(config: TrainConfig) -> list[dict[str, float]]:
+    """Build a :class:`Trainer`, run it to ``config.steps`` and close it."""
+    trainer = Trainer(config)
+    try:
+        return trainer.train()
+    finally:
+        trainer.close()
+
+
+__all__ = ["Trainer", "train", "room_pool", "episode_metrics"]
