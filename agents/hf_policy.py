@@ -1,0 +1,129 @@
+"""``hf:PATH``: a Hugging Face ``transformers`` model as a policy (Qwen2.5-VL family first).
+
+The checkpoint at ``PATH`` (a local folder or a hub id; set ``HF_HUB_OFFLINE=1`` to forbid
+downloads) loads with ``AutoProcessor`` and ``AutoModelForImageTextToText``; a text-only causal
+LM (``AutoTokenizer`` + ``AutoModelForCausalLM``) is the fallback, and then the renders are left
+out of the chat. Prompts are built by :class:`~metaspatial_env.prompting.Conversation` and
+rendered with the processor's chat template; generation is greedy at ``temperature=0``.
+
+:meth:`HFPolicy.act_batch` answers several episodes in one padded ``generate`` call: slot ``i``
+of the batch is episode ``i`` (its own conversation), so a vector env's observations map onto
+the slots directly. ``act`` is slot 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from metaspatial_env.prompting import Conversation, hf_messages, message_images
+
+
+def _transformers():
+    try:
+        import torch
+        import transformers
+    except ImportError as error:
+        raise ImportError("the hf policy needs torch and transformers: pip install 'metaspatial-env[hf]'") from error
+    return torch, transformers
+
+
+class HFPolicy:
+    """A ``transformers`` chat model answering layouts, batched over episodes."""
+
+    def __init__(self, path: str, *, max_new_tokens: int = 1024, temperature: float = 0.0, top_p: float = 1.0,
+                 max_prompt_tokens: int | None = 8192, images: bool = True, device: str | None = None,
+                 dtype: str = "auto", seed: int | None = None):
+        if not path:
+            raise ValueError("hf policy needs a checkpoint: hf:PATH")
+        torch, transformers = _transformers()
+        self.path = path
+        self.max_new_tokens = max_new_tokens
+        self.temperature = temperature
+        self.top_p = top_p
+        self.seed = seed
+        try:
+            self.processor = transformers.AutoProcessor.from_pretrained(path)
+            self.model = transformers.AutoModelForImageTextToText.from_pretrained(path, dtype=dtype)
+            self.tokenizer = self.processor.tokenizer
+            self.vision = True
+        except (ValueError, KeyError, OSError) as vision_error:
+            try:  # a text-only checkpoint
+                self.tokenizer = transformers.AutoTokenizer.from_pretrained(path)
+                self.processor = self.tokenizer
+                self.model = transformers.AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+                self.vision = False
+            except (ValueError, KeyError, OSError) as text_error:
+                raise ValueError(f"cannot load {path!r} as a vision-language model ({vision_error}) "
+                                 f"nor as a causal LM ({text_error})") from None
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model.to(self.device).eval()
+        self.tokenizer.padding_side = "left"  # generation continues every row from its end
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.images = images and self.vision
+        self.max_prompt_tokens = max_prompt_tokens
+        self._conversations: list[Conversation] = []
+
+    def _count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False).input_ids)
+
+    def _conversation(self) -> Conversation:
+        return Conversation(self.max_prompt_tokens, self._count_tokens, images=self.images)
+
+    def reset(self) -> None:
+        """Forget every episode of the batch."""
+        self._conversations = []
+
+    def act(self, observation: dict[str, Any], info: dict[str, Any]) -> str:
+        return self.act_batch([observation], [info])[0]
+
+    def act_batch(self, observations: Sequence[dict[str, Any]], infos: Sequence[dict[str, Any]]) -> list[str]:
+        """Answer episode ``i`` of the batch for each ``observations[i]`` in one ``generate`` call."""
+        if len(observations) != len(infos):
+            raise ValueError(f"{len(observations)} observations but {len(infos)} infos")
+        while len(self._conversations) < len(observations):
+            self._conversations.append(self._conversation())
+        conversations = self._conversations[: len(observations)]
+        for conversation, observation, info in zip(conversations, observations, infos):
+            conversation.observe(observation, info)
+        answers = self.generate([c.messages("hf") for c in conversations])
+        for conversation, answer in zip(conversations, answers):
+            conversation.answer(answer)
+        return answers
+
+    def complete(self, messages: list[dict[str, Any]]) -> str:
+        """The reply to explicit OpenAI chat messages (the policy server's entry point)."""
+        converted = hf_messages(messages)
+        if not self.vision:
+            converted = [{"role": m["role"], "content": [p for p in m["content"] if p["type"] == "text"]}
+                         for m in converted]
+        return self.generate([converted])[0]
+
+    def generate(self, batch: list[list[dict[str, Any]]]) -> list[str]:
+        """Completions of ``hf``-format chats, one padded batch."""
+        torch, _ = _transformers()
+        if self.vision:
+            texts = [self.processor.apply_chat_template(m, add_generation_prompt=True, tokenize=False) for m in batch]
+            images = [image for m in batch for image in message_images(m)]
+            inputs = self.processor(text=texts, images=images or None, padding=True, return_tensors="pt")
+        else:
+            texts = [self.tokenizer.apply_chat_template(_text_only(m), add_generation_prompt=True, tokenize=False)
+                     for m in batch]
+            inputs = self.tokenizer(texts, padding=True, return_tensors="pt", add_special_tokens=False)
+        inputs = inputs.to(self.device)
+        sampling = {"do_sample": True, "temperature": self.temperature, "top_p": self.top_p} \
+            if self.temperature > 0 else {"do_sample": False}
+        if self.seed is not None:
+            torch.manual_seed(self.seed)
+        with torch.inference_mode():
+            output = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens,
+                                         pad_token_id=self.tokenizer.pad_token_id, **sampling)
+        new_tokens = output[:, inputs["input_ids"].shape[1]:]
+        return self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+
+
+def _text_only(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Plain string contents, for tokenizers whose chat template knows no parts."""
+    return [{"role": m["role"], "content": "\n".join(p["text"] for p in m["content"] if p["type"] == "text")}
+            for m in messages]
