@@ -369,7 +369,7 @@ def plot_reward_per_turn(results: Sequence[dict[str, Any]], path: Path) -> None:
     axes.set_xticks(range(1, max(len(r["reward_per_turn"]) for r in results) + 1))
     axes.set_ylim(0, 1.02)
     axes.grid(alpha=0.3)
-    axes.legend()
+    axes.legend(loc="lower right")
     axes.set_title("Reward per turn (95% CI)")
     figure.tight_layout()
     figure.savefig(path)
