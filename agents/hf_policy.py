@@ -31,7 +31,7 @@ def _transformers():
 class HFPolicy:
     """A ``transformers`` chat model answering layouts, batched over episodes."""
 
-    def __init__(self, path: str, *, max_new_tokens: int = 1024, temperature: float = 0.0, top_p: float = 1.0,
+    def __init__(self, path: str = "", *, max_new_tokens: int = 1024, temperature: float = 0.0, top_p: float = 1.0,
                  max_prompt_tokens: int | None = 8192, images: bool = True, device: str | None = None,
                  dtype: str = "auto", seed: int | None = None):
         if not path:

@@ -68,7 +68,7 @@ class OpenAIPolicy:
     such as the heuristic; keep it off for other endpoints.
     """
 
-    def __init__(self, model: str, *, base_url: str | None = None, api_key: str | None = None,
+    def __init__(self, model: str = "", *, base_url: str | None = None, api_key: str | None = None,
                  temperature: float = 0.0, max_tokens: int = 2048, timeout: float = 120.0, retries: int = 3,
                  backoff: float = 1.0, max_prompt_tokens: int | None = None, images: bool = True,
                  send_env_info: bool = False):

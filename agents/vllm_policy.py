@@ -28,7 +28,7 @@ def _vllm():
 class VLLMPolicy:
     """Answers layouts with ``vllm.LLM``, batched over episodes (slot ``i`` is episode ``i``)."""
 
-    def __init__(self, path: str, *, max_new_tokens: int = 1024, temperature: float = 0.0, top_p: float = 1.0,
+    def __init__(self, path: str = "", *, max_new_tokens: int = 1024, temperature: float = 0.0, top_p: float = 1.0,
                  max_prompt_tokens: int | None = 8192, images: bool = True, max_images: int = 4,
                  seed: int | None = None, engine_kwargs: dict[str, Any] | None = None):
         if not path:

@@ -21,6 +21,7 @@ def test_missing_vllm_names_the_extra():
         make_policy("vllm:/models/any")
 
 
-def test_vllm_policy_needs_a_path():
-    with pytest.raises(ValueError, match="vllm:PATH"):
-        make_policy("vllm")
+@pytest.mark.parametrize("name, usage", [("vllm", "vllm:PATH"), ("hf", "hf:PATH"), ("openai", "openai:MODEL")])
+def test_model_policies_need_their_argument(name, usage):
+    with pytest.raises(ValueError, match=usage):
+        make_policy(name)
