@@ -3,8 +3,8 @@
 Importing the package registers the environment ids (string entry points, so nothing heavy is
 imported until an env is made):
 
-- ``MetaSpatial-v0``: the default env (bundled ``train`` split, 3 turns, image + text). It renders
-  with the moderngl rasteriser until the Blender backend lands, then with Blender.
+- ``MetaSpatial-v0``: the default env (bundled ``train`` split, 3 turns, image + text), rendered
+  by Blender (Workbench engine) in a persistent worker process with procedural furniture.
 - ``MetaSpatial-Fast-v0``: the same with the rasteriser, always.
 - ``MetaSpatial-Text-v0``: text-only observations (no renderer is started).
 - ``MetaSpatialContinuous-v0``: vector observation and ``Box`` action over the same rooms and reward
@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 __all__ = ["ENTRY_POINTS", "ENV_IDS", "EnvConfig", "RoomLayoutEnv", "__version__"]
 
 ENV_IDS = {
-    "MetaSpatial-v0": {"renderer": "raster"},
+    "MetaSpatial-v0": {"renderer": "blender"},
     "MetaSpatial-Fast-v0": {"renderer": "raster"},
     "MetaSpatial-Text-v0": {"observation": "text"},
     "MetaSpatialContinuous-v0": {"observation": "vector"},

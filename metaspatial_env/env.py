@@ -8,6 +8,7 @@ layout over ``max_turns`` turns.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -46,6 +47,9 @@ class EnvConfig:
     """Rendering backend for images (see :func:`metaspatial_env.render.make_renderer`)."""
     image_size: tuple[int, int] = (512, 1024)
     """(height, width) of the observation image: two views side by side, each height x width/2."""
+    render_options: dict = field(default_factory=dict)
+    """Options of the renderer (JSON-able), e.g. ``{"engine": "cycles", "samples": 16}`` for
+    ``blender``; see :func:`metaspatial_env.render.make_renderer`. Unknown options are errors."""
     labels: bool = True
     """Draw object ids on the views, so a VLM can tie what it sees to the ids it writes."""
     reward_mode: str = "absolute"
@@ -71,6 +75,12 @@ class EnvConfig:
         if len(self.image_size) != 2 or min(self.image_size) < 16 or self.image_size[1] % 2:
             raise ValueError(f"image_size must be (height, even width) of at least 16 px, got {self.image_size}")
         RewardConfig.from_dict(self.reward)
+        if not isinstance(self.render_options, dict) or not all(isinstance(k, str) for k in self.render_options):
+            raise ValueError(f"render_options must be a dict with string keys, got {self.render_options!r}")
+        try:
+            json.dumps(self.render_options)
+        except (TypeError, ValueError):
+            raise ValueError(f"render_options must be JSON-able, got {self.render_options!r}") from None
         if self.judge is not None:
             JudgeConfig.from_dict(self.judge)
 
@@ -114,6 +124,9 @@ class RoomLayoutEnv(gym.Env):
 
         self._world: PhysicsWorld | None = None
         self._renderer = None
+        if self.config.observation == "image":  # built now so bad render options fail here; starts lazily
+            self._renderer = self._make_renderer()
+        self._render_restarted = False
         self._task: Task | None = None
         self._boxes: dict[str, Box] = {}
         self._placed: set[str] = set()
@@ -140,15 +153,18 @@ class RoomLayoutEnv(gym.Env):
         self._done = False
         self._scene = RenderScene(self._task.size, (), self._task.room_type)
         self._image = None
+        self._render_restarted = False
         obs = self._observation(task_prompt(self._task))
         self.timings = {"reset": time.perf_counter() - clock}
-        info = {"task_id": self._task.id, "turn": 0, "task": self._task.to_dict()}
+        info = {"task_id": self._task.id, "turn": 0, "task": self._task.to_dict(),
+                "render_restarted": self._render_restarted}
         return obs, info
 
     def step(self, action: Any):
         if self._task is None or self._done:
             raise RuntimeError("call reset() before step(): the episode has not started or has ended")
         task, timings = self._task, {}
+        self._render_restarted = False
         clock = time.perf_counter()
         parse = parse_action(action, task.object_ids)
         for oid, p in parse.placements.items():
@@ -179,6 +195,7 @@ class RoomLayoutEnv(gym.Env):
             self._scene = self._render_scene(evaluation)
             self._image = None
         obs = self._observation(feedback_text(evaluation, task, self._turn, self.config.max_turns))
+        info["render_restarted"] = self._render_restarted
         timings["render"] = time.perf_counter() - clock
         timings["step"] = sum(timings.values())
         self.timings = timings
@@ -235,9 +252,18 @@ class RoomLayoutEnv(gym.Env):
     def _current_image(self) -> np.ndarray:
         if self._image is None:
             if self._renderer is None:
-                self._renderer = make_renderer(self.config.renderer, self.config.image_size, labels=self.config.labels)
+                self._renderer = self._make_renderer()
             self._image = self._renderer.render(self._scene)
+            # a renderer that had to restart its worker (Blender) says so; the env reports it
+            self._render_restarted = bool(getattr(self._renderer, "last_render_restarted", False))
         return self._image
+
+    def _make_renderer(self):
+        try:
+            return make_renderer(self.config.renderer, self.config.image_size, labels=self.config.labels,
+                                 **self.config.render_options)
+        except TypeError as error:  # an option the renderer does not take
+            raise ValueError(f"bad render_options for renderer {self.config.renderer!r}: {error}") from None
 
     def _observation(self, text: str) -> dict[str, Any]:
         if self.config.observation == "image":

@@ -5,13 +5,17 @@
 - ``"raster"``: :class:`~metaspatial_env.render.raster.RasterRenderer`, a fast headless
   OpenGL rasteriser (moderngl + EGL). Options: ``labels``, ``overlay``, ``samples``,
   ``backend``, ``label_size``.
+- ``"blender"``: :class:`~metaspatial_env.render.blender.BlenderRenderer`, Blender (``bpy``) in a
+  persistent worker process with procedural furniture. Options: ``engine`` (``workbench``,
+  ``eevee``, ``cycles``), ``samples``, ``denoise``, ``aa``, ``shadows``, ``device``, ``labels``,
+  ``overlay``, ``label_size``, ``timeout``, ``start_timeout``.
 
-Backends are imported lazily, so importing this package does not import moderngl.
+Backends are imported lazily, so importing this package imports neither moderngl nor bpy.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from .base import Renderer, RenderObject, RenderScene
 
@@ -22,10 +26,16 @@ def _make_raster(image_size, **options) -> Renderer:
     return RasterRenderer(image_size, **options)
 
 
-# name -> factory(image_size, **options). A Blender backend registers here as "blender".
+def _make_blender(image_size, **options) -> Renderer:
+    from .blender import BlenderRenderer
+
+    return BlenderRenderer(image_size, **options)
+
+
+# name -> factory(image_size, **options)
 _BACKENDS: dict[str, Callable[..., Renderer]] = {
     "raster": _make_raster,
-    # "blender": _make_blender,
+    "blender": _make_blender,
 }
 
 

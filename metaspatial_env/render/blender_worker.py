@@ -1,0 +1,477 @@
+"""The Blender side of the ``blender`` renderer: runs in its own process and imports ``bpy``.
+
+Started by :class:`metaspatial_env.render.blender.BlenderRenderer` as
+``python -m metaspatial_env.render.blender_worker FD``, where ``FD`` is one end of a socket pair
+wrapped in a :class:`multiprocessing.connection.Connection`. Messages are dicts:
+
+- ``{"op": "configure", "settings": {...}}``: engine and its parameters (see ``Settings``).
+- ``{"op": "render", "scene": {...}}``: draw the scene (room size, the two cameras and the
+  objects) and reply ``{"ok": True, "image": bytes, "shape": (h, w)}``, the two views composed
+  side by side as raw RGB rows. The room is rebuilt only when its size changes; objects are
+  matched by id, moved when only their pose changed and rebuilt when their category, size,
+  material or style changed; objects no longer in the scene are deleted.
+- ``{"op": "ping"}`` and ``{"op": "close"}``.
+
+Errors in a request are replied as ``{"ok": False, "error": traceback}``; the worker keeps going.
+The worker exits when the parent closes its end of the socket, when the parent dies (Linux
+parent-death signal, and a check of ``os.getppid()`` while idle) or on ``close``.
+
+Blender 5's Python API cannot read a render result's pixels in background mode, so each view is
+written as an uncompressed PNG into a directory private to the worker on a memory-backed
+filesystem (``/dev/shm`` when present), read back at once and sent through the socket as raw
+bytes; nothing is left on disk.
+
+``python -m metaspatial_env.render.blender_worker --once REQUEST.pickle OUT.png`` renders one
+request in a fresh process and exits: the way the reference release rendered (a new Blender per
+sample), kept for ``benchmarks/render.py`` to compare against.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pickle
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from multiprocessing.connection import Connection
+
+import numpy as np
+
+from .furniture import build_parts, color_scheme, part_finish, srgb_to_linear
+
+#: Engine names of the renderer -> Blender engine identifiers (EEVEE's is found at run time).
+ENGINE_IDS = {"workbench": "BLENDER_WORKBENCH", "cycles": "CYCLES"}
+
+
+def eevee_engine_id(bpy) -> str:
+    """``BLENDER_EEVEE_NEXT`` on Blender 4.2-4.x, ``BLENDER_EEVEE`` before and since 5.0."""
+    items = {e.identifier for e in bpy.types.RenderSettings.bl_rna.properties["engine"].enum_items}
+    return "BLENDER_EEVEE_NEXT" if "BLENDER_EEVEE_NEXT" in items else "BLENDER_EEVEE"
+
+
+def _shm_dir() -> str:
+    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    return tempfile.mkdtemp(prefix="metaspatial_blender_", dir=base)
+
+
+class BlenderScene:
+    """The worker's Blender state: shared meshes and materials, the room, cameras and objects."""
+
+    def __init__(self, settings: dict):
+        import bpy
+
+        self.bpy = bpy
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        self.scene = bpy.context.scene
+        self.tmp = _shm_dir()
+        self.room_key = None
+        self.room_objects: dict[str, list] = {"both": [], "perspective": [], "plan": []}
+        self.objects: dict[str, tuple] = {}  # id -> (signature, root, parts)
+        self._build_shared()
+        self.configure(settings)
+
+    # -- one-time setup -------------------------------------------------------------------------
+    def _build_shared(self) -> None:
+        import bmesh
+        from mathutils import Matrix
+
+        bpy = self.bpy
+        # one material per finish; the colour comes from each object's `color` (Object Info node),
+        # which is also what Workbench draws with color_type="OBJECT"
+        self.materials = {}
+        for finish, (metallic, roughness, emission) in {
+            "matte": (0.0, 0.65, 0.0), "metal": (1.0, 0.35, 0.0), "glossy": (0.0, 0.08, 0.0),
+            "glow": (0.0, 0.5, 2.0),
+        }.items():
+            mat = bpy.data.materials.new(f"finish_{finish}")
+            mat.use_nodes = True
+            nodes, links = mat.node_tree.nodes, mat.node_tree.links
+            bsdf = next(n for n in nodes if n.type == "BSDF_PRINCIPLED")
+            info = nodes.new("ShaderNodeObjectInfo")
+            links.new(info.outputs["Color"], bsdf.inputs["Base Color"])
+            bsdf.inputs["Metallic"].default_value = metallic
+            bsdf.inputs["Roughness"].default_value = roughness
+            if emission:
+                links.new(info.outputs["Color"], bsdf.inputs["Emission Color"])
+                bsdf.inputs["Emission Strength"].default_value = emission
+            self.materials[finish] = mat
+
+        self.meshes = {}
+
+        def make(name, build, smooth, transform=None):
+            bm = bmesh.new()
+            build(bm)
+            bm.normal_update()
+            for face in bm.faces:  # smooth curved sides, keep flat caps crisp
+                face.smooth = smooth and abs(face.normal.z) < 0.99
+            if transform is not None:
+                bmesh.ops.transform(bm, matrix=transform, verts=bm.verts)
+            mesh = bpy.data.meshes.new(name)
+            bm.to_mesh(mesh)
+            bm.free()
+            mesh.materials.append(self.materials["matte"])
+            self.meshes[name] = mesh
+
+        def cube(bm):
+            bmesh.ops.create_cube(bm, size=1.0)
+
+        def cylinder(bm):
+            bmesh.ops.create_cone(bm, cap_ends=True, segments=24, radius1=0.5, radius2=0.5, depth=1.0)
+
+        def shade(bm):
+            bmesh.ops.create_cone(bm, cap_ends=True, segments=24, radius1=0.5, radius2=0.3, depth=1.0)
+
+        def sphere(bm):
+            bmesh.ops.create_uvsphere(bm, u_segments=24, v_segments=14, radius=0.5)
+
+        make("box", cube, False)
+        make("cylinder", cylinder, True)
+        make("cylinder_y", cylinder, True, Matrix.Rotation(math.pi / 2, 4, "X"))
+        make("cylinder_x", cylinder, True, Matrix.Rotation(math.pi / 2, 4, "Y"))
+        make("shade", shade, True)
+        make("sphere", sphere, True)
+
+        scene = self.scene
+        world = bpy.data.worlds.new("world")
+        scene.world = world
+        from .raster import BACKGROUND
+
+        self.background = srgb_to_linear(BACKGROUND)
+        world.color = self.background
+        world.use_nodes = True
+        nodes, links = world.node_tree.nodes, world.node_tree.links
+        out = next(n for n in nodes if n.type == "OUTPUT_WORLD")
+        for n in list(nodes):
+            if n is not out:
+                nodes.remove(n)
+        sky = nodes.new("ShaderNodeBackground")  # what lights the room
+        sky.inputs["Color"].default_value = (0.9, 0.92, 1.0, 1.0)
+        sky.inputs["Strength"].default_value = 0.9
+        seen = nodes.new("ShaderNodeBackground")  # what the camera sees behind the room
+        seen.inputs["Color"].default_value = (*self.background, 1.0)
+        path = nodes.new("ShaderNodeLightPath")
+        mix = nodes.new("ShaderNodeMixShader")
+        links.new(path.outputs["Is Camera Ray"], mix.inputs[0])
+        links.new(sky.outputs[0], mix.inputs[1])
+        links.new(seen.outputs[0], mix.inputs[2])
+        links.new(mix.outputs[0], out.inputs["Surface"])
+
+        sun = bpy.data.lights.new("sun", "SUN")
+        sun.energy = 3.0
+        sun.angle = math.radians(8.0)
+        self.sun = bpy.data.objects.new("sun", sun)
+        self.sun.rotation_euler = (math.radians(40.0), math.radians(-25.0), math.radians(-35.0))
+        scene.collection.objects.link(self.sun)
+
+        self.cameras = {}
+        for view in ("perspective", "plan"):
+            cam = bpy.data.cameras.new(view)
+            cam.sensor_fit = "VERTICAL"
+            obj = bpy.data.objects.new(view, cam)
+            obj.rotation_mode = "QUATERNION"
+            scene.collection.objects.link(obj)
+            self.cameras[view] = obj
+
+        scene.render.resolution_percentage = 100
+        scene.render.film_transparent = False
+        scene.render.image_settings.file_format = "PNG"
+        scene.render.image_settings.color_mode = "RGB"
+        scene.render.image_settings.color_depth = "8"
+        scene.render.image_settings.compression = 0
+        scene.view_settings.view_transform = "Standard"
+        scene.view_settings.look = "None"
+        scene.render.use_persistent_data = True
+        shading = scene.display.shading
+        shading.light = "STUDIO"
+        shading.color_type = "OBJECT"
+        shading.show_specular_highlight = False
+
+    def configure(self, settings: dict) -> None:
+        """Apply engine settings: ``engine``, ``samples``, ``denoise``, ``aa``, ``device``, ``shadows``."""
+        bpy, scene = self.bpy, self.scene
+        engine = settings.get("engine", "workbench")
+        scene.render.engine = eevee_engine_id(bpy) if engine == "eevee" else ENGINE_IDS[engine]
+        self.settings = dict(settings)
+        self.shadows = engine == "workbench" and bool(settings.get("shadows", True))
+        samples = settings.get("samples")
+        if engine == "workbench":
+            scene.display.render_aa = settings.get("aa", "FXAA")
+            scene.display.shading.shadow_intensity = 0.3
+            scene.display.light_direction = (0.3, 0.45, 0.85)
+        elif engine == "eevee":
+            scene.eevee.taa_render_samples = int(samples or 16)
+        else:
+            cycles = scene.cycles
+            cycles.samples = int(samples or 32)
+            cycles.seed = 0  # fixed noise: the same scene gives the same image
+            cycles.use_animated_seed = False
+            cycles.use_denoising = bool(settings.get("denoise", True))
+            cycles.max_bounces = 4
+            cycles.device = self._cycles_device(settings.get("device", "auto"))
+        self.sun.hide_render = engine == "workbench"
+
+    def _cycles_device(self, device: str) -> str:
+        """``GPU`` when asked (or ``auto``) and Cycles finds an OptiX / CUDA device, else ``CPU``."""
+        if device == "cpu":
+            return "CPU"
+        try:
+            prefs = self.bpy.context.preferences.addons["cycles"].preferences
+            for backend in ("OPTIX", "CUDA"):
+                try:
+                    prefs.compute_device_type = backend
+                except TypeError:
+                    continue
+                prefs.get_devices()
+                gpus = [d for d in prefs.devices if d.type == backend]
+                if gpus:
+                    for d in prefs.devices:
+                        d.use = d.type == backend
+                    return "GPU"
+        except Exception:  # no Cycles preferences in this build: CPU it is
+            pass
+        if device == "gpu":
+            raise RuntimeError("Cycles found no OptiX or CUDA GPU (render option device='gpu')")
+        return "CPU"
+
+    # -- scene building ------------------------------------------------------------------------
+    def _part_object(self, name, part, rgb, parent):
+        bpy = self.bpy
+        mesh_name = part.shape if part.shape != "cylinder" or part.axis == "z" else f"cylinder_{part.axis}"
+        obj = bpy.data.objects.new(name, self.meshes[mesh_name])
+        obj.color = (*srgb_to_linear(rgb), 1.0)
+        self.scene.collection.objects.link(obj)
+        # the shared mesh has one material slot; each object links its own finish to it
+        obj.material_slots[0].link = "OBJECT"
+        obj.material_slots[0].material = self.materials[part_finish(part.role)]
+        obj.parent = parent
+        obj.location = part.center
+        obj.scale = part.size
+        return obj
+
+    def _box_object(self, name, lo, hi, rgb, group):
+        obj = self.bpy.data.objects.new(name, self.meshes["box"])
+        obj.color = (*srgb_to_linear(rgb), 1.0)
+        obj.location = tuple((a + b) / 2 for a, b in zip(lo, hi))
+        obj.scale = tuple(max(b - a, 1e-5) for a, b in zip(lo, hi))
+        self.scene.collection.objects.link(obj)
+        obj.material_slots[0].link = "OBJECT"
+        obj.material_slots[0].material = self.materials["matte"]
+        self.room_objects[group].append(obj)
+
+    def _build_room(self, room, plan_px) -> None:
+        from .raster import FLOOR_RGB, PLAN_WALL_RGB, WALL_RGB
+
+        for objs in self.room_objects.values():
+            for obj in objs:
+                self.bpy.data.objects.remove(obj, do_unlink=True)
+            objs.clear()
+        X, Y, Z = room
+        t = min(0.12, 0.04 * max(X, Y, Z))
+        self._box_object("floor", (0, 0, -t), (X, Y, 0), FLOOR_RGB, "both")
+        self._box_object("north_wall", (0, Y, -t), (X + t, Y + t, Z), WALL_RGB, "perspective")
+        self._box_object("east_wall", (X, 0, -t), (X + t, Y, Z), WALL_RGB, "perspective")
+        o = 3.0 * plan_px  # a 3 px outline around the plan's floor
+        for i, (lo, hi) in enumerate((((-o, -o, -0.02), (X + o, 0, 0)), ((-o, Y, -0.02), (X + o, Y + o, 0)),
+                                      ((-o, 0, -0.02), (0, Y, 0)), ((X, 0, -0.02), (X + o, Y, 0)))):
+            self._box_object(f"plan_outline_{i}", lo, hi, PLAN_WALL_RGB, "plan")
+        grid = tuple(c * 0.86 for c in FLOOR_RGB)  # a 1 m floor grid, as the rasteriser draws
+        w = max(0.008, 1.0 * plan_px)
+        for i in range(1, int(math.ceil(X))):
+            if i < X:
+                self._box_object(f"grid_x{i}", (i - w / 2, 0, 0), (i + w / 2, Y, 0.0015), grid, "both")
+        for j in range(1, int(math.ceil(Y))):
+            if j < Y:
+                self._box_object(f"grid_y{j}", (0, j - w / 2, 0), (X, j + w / 2, 0.0015), grid, "both")
+
+    def _remove_object(self, oid) -> None:
+        _, root, parts = self.objects.pop(oid)
+        for obj in parts:
+            self.bpy.data.objects.remove(obj, do_unlink=True)
+        self.bpy.data.objects.remove(root, do_unlink=True)
+
+    def _build_object(self, oid, category, size, material, style):
+        bpy = self.bpy
+        root = bpy.data.objects.new(f"obj:{oid}", None)
+        self.scene.collection.objects.link(root)
+        scheme = color_scheme(category, material, style)
+        parts = [self._part_object(f"{oid}:{i}", p, scheme.get(p.role, scheme["body"]), root)
+                 for i, p in enumerate(build_parts(category, tuple(size)))]
+        return root, parts
+
+    def sync(self, scene: dict) -> dict:
+        """Bring Blender's scene to ``scene``; returns counts of what changed (for benchmarks)."""
+        counts = {"built": 0, "moved": 0, "removed": 0, "room": 0}
+        room_key = (tuple(scene["room"]), round(scene["plan_px"], 9))
+        if room_key != self.room_key:
+            self._build_room(scene["room"], scene["plan_px"])
+            self.room_key = room_key
+            counts["room"] = 1
+        wanted = {o["id"] for o in scene["objects"]}
+        for oid in [k for k in self.objects if k not in wanted]:
+            self._remove_object(oid)
+            counts["removed"] += 1
+        for o in scene["objects"]:
+            signature = (o["category"], tuple(o["size"]), o["material"], o["style"])
+            current = self.objects.get(o["id"])
+            if current is None or current[0] != signature:
+                if current is not None:
+                    self._remove_object(o["id"])
+                root, parts = self._build_object(o["id"], o["category"], o["size"], o["material"], o["style"])
+                self.objects[o["id"]] = (signature, root, parts)
+                counts["built"] += 1
+            else:
+                root = current[1]
+            location = tuple(o["center"])
+            rotation = (0.0, 0.0, -math.radians(o["z_angle"]))  # compass heading: clockwise from above
+            if tuple(root.location) != location or tuple(root.rotation_euler) != rotation:
+                root.location = location
+                root.rotation_euler = rotation
+                counts["moved"] += 1
+        return counts
+
+    # -- rendering -----------------------------------------------------------------------------
+    def _set_camera(self, view: str, cam: dict) -> None:
+        obj = self.cameras[view]
+        data = obj.data
+        obj.location = cam["location"]
+        obj.rotation_quaternion = cam["quaternion"]
+        if view == "plan":
+            data.type = "ORTHO"
+            data.ortho_scale = cam["ortho_scale"]
+        else:
+            data.type = "PERSP"
+            data.angle_y = cam["angle_y"]
+            data.shift_x, data.shift_y = cam["shift"]
+        data.clip_start, data.clip_end = cam["clip"]
+
+    def render(self, scene: dict) -> tuple[bytes, tuple[int, int], dict]:
+        """Sync, then render both views; returns raw RGB bytes of the composed image."""
+        from PIL import Image
+
+        clock = time.perf_counter()
+        counts = self.sync(scene)
+        timings = {"sync": time.perf_counter() - clock}
+        bpy, sc = self.bpy, self.scene
+        views = []
+        for view in ("perspective", "plan"):
+            clock = time.perf_counter()
+            cam = scene["cameras"][view]
+            self._set_camera(view, cam)
+            hidden = "plan" if view == "perspective" else "perspective"
+            for obj in self.room_objects[view]:
+                obj.hide_render = False
+            for obj in self.room_objects[hidden]:
+                obj.hide_render = True
+            # drop shadows help depth in the perspective view but only clutter the plan
+            sc.display.shading.show_shadows = self.shadows and view == "perspective"
+            sc.camera = self.cameras[view]
+            sc.render.resolution_x, sc.render.resolution_y = cam["resolution"]
+            path = os.path.join(self.tmp, f"{view}.png")
+            sc.render.filepath = path
+            bpy.ops.render.render(write_still=True)
+            with Image.open(path) as im:
+                views.append(np.asarray(im.convert("RGB")))
+            os.unlink(path)
+            timings[view] = time.perf_counter() - clock
+        image = np.ascontiguousarray(np.concatenate(views, axis=1))
+        return image.tobytes(), image.shape[:2], {"timings": timings, "counts": counts}
+
+    def close(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _watch_parent() -> None:
+    """Die with the parent: Linux's parent-death signal (the idle loop also checks getppid)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:  # not Linux: the getppid check in the loop covers it
+        pass
+
+
+def serve(conn: Connection) -> None:
+    """Answer requests on ``conn`` until it closes, the parent dies or ``close`` arrives."""
+    parent = os.getppid()
+    state: BlenderScene | None = None
+    try:
+        while True:
+            if not conn.poll(1.0):
+                if os.getppid() != parent:
+                    return
+                continue
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                return
+            op = message.get("op")
+            try:
+                if op == "close":
+                    conn.send({"ok": True})
+                    return
+                if op == "ping":
+                    conn.send({"ok": True, "pid": os.getpid()})
+                elif op == "configure":
+                    if state is None:
+                        state = BlenderScene(message["settings"])
+                    else:
+                        state.configure(message["settings"])
+                    import bpy
+
+                    conn.send({"ok": True, "pid": os.getpid(), "blender": bpy.app.version_string,
+                               "engine": state.scene.render.engine,
+                               "device": getattr(state.scene.cycles, "device", "CPU")})
+                elif op == "render":
+                    if state is None:
+                        raise RuntimeError("render before configure")
+                    data, shape, extra = state.render(message["scene"])
+                    conn.send({"ok": True, "image": data, "shape": shape, **extra})
+                else:
+                    raise ValueError(f"unknown op {op!r}")
+            except (BrokenPipeError, ConnectionResetError):
+                return
+            except Exception:
+                conn.send({"ok": False, "error": traceback.format_exc()})
+    finally:
+        if state is not None:
+            state.close()
+
+
+def render_once(request_path: str, out_path: str) -> None:
+    """Fresh-process rendering (the reference's way): configure, build, render, write, exit."""
+    from PIL import Image
+
+    with open(request_path, "rb") as f:
+        request = pickle.load(f)
+    state = BlenderScene(request["settings"])
+    try:
+        data, shape, _ = state.render(request["scene"])
+        Image.fromarray(np.frombuffer(data, np.uint8).reshape(*shape, 3)).save(out_path)
+    finally:
+        state.close()
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[0] == "--once":
+        render_once(argv[1], argv[2])
+        return 0
+    if len(argv) != 1:
+        print("usage: python -m metaspatial_env.render.blender_worker FD | --once REQUEST OUT.png",
+              file=sys.stderr)
+        return 2
+    _watch_parent()
+    conn = Connection(int(argv[0]))
+    try:
+        serve(conn)
+    finally:
+        conn.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
