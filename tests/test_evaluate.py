@@ -1,0 +1,120 @@
+"""The evaluation harness: statistics, metrics, a real parallel run, reports and compare."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from agents.evaluate import (
+    EvalConfig,
+    compute_metrics,
+    evaluate,
+    leaderboard,
+    load_results,
+    mean_interval,
+    plot_reward_per_turn,
+    reward_per_turn,
+    wilson_interval,
+)
+from metaspatial_env.cli import main
+
+
+@pytest.mark.parametrize("successes, n, value, low, high", [
+    (0, 10, 0.0, 0.0, 0.2775),
+    (10, 10, 1.0, 0.7225, 1.0),
+    (50, 100, 0.5, 0.4038, 0.5962),
+    (200, 200, 1.0, 0.9812, 1.0),
+])
+def test_wilson_interval(successes, n, value, low, high):
+    estimate = wilson_interval(successes, n)
+    assert (estimate.value, estimate.n) == (value, n)
+    assert estimate.low == pytest.approx(low, abs=1e-4) and estimate.high == pytest.approx(high, abs=1e-4)
+
+
+@pytest.mark.parametrize("values, value, half", [([1.0], 1.0, 0.0), ([0.0, 1.0], 0.5, 1.959964 * 0.5),
+                                                 ([2.0, 2.0, 2.0], 2.0, 0.0)])
+def test_mean_interval(values, value, half):
+    estimate = mean_interval(values)
+    assert estimate.value == pytest.approx(value)
+    assert estimate.high - estimate.value == pytest.approx(half) and estimate.value - estimate.low == pytest.approx(half)
+
+
+def _episode(totals, success=False, problems=None, judge=None):
+    turns = []
+    for i, total in enumerate(totals, 1):
+        terms = {"total": total, "relations": total}
+        if judge is not None:
+            terms["judge"] = judge
+        turns.append({"turn": i, "reward": total, "terms": terms, "problem_counts": problems or {}})
+    return {"task_id": "t", "room_type": "r", "success": success, "turns_used": len(turns), "turns": turns}
+
+
+def test_metrics_use_the_final_turn_and_judge_only_counts_valid_layouts():
+    episodes = [_episode([0.5, 0.9], success=True, judge=0.8),
+                _episode([0.4], problems={"collision": 2}, judge=0.6),
+                _episode([0.2, 0.3], problems={"unplaced": 1})]
+    metrics = compute_metrics(episodes)
+    assert metrics["success"].value == pytest.approx(1 / 3)
+    assert metrics["collision_free"].value == pytest.approx(1 / 3)  # a collision, and an unplaced object
+    assert metrics["in_bounds"].value == pytest.approx(2 / 3)
+    assert metrics["format_valid"].value == pytest.approx(2 / 3)
+    assert metrics["relations"].value == pytest.approx((0.9 + 0.4 + 0.3) / 3)
+    assert metrics["reward_per_turn"].value == pytest.approx((0.5 + 0.9 + 0.4 + 0.2 + 0.3) / 5)
+    assert metrics["judge"].value == pytest.approx(0.7) and metrics["judge"].n == 2
+    assert metrics["physically_grounded"].value == pytest.approx(0.4)  # the colliding layout counts 0
+    # An episode that ended early keeps its last total on later turns.
+    assert [c.value for c in reward_per_turn(episodes, 2)] == pytest.approx([(0.5 + 0.4 + 0.2) / 3,
+                                                                             (0.9 + 0.4 + 0.3) / 3])
+    assert "judge" not in compute_metrics([_episode([0.1])])
+
+
+@pytest.mark.parametrize("kwargs", [{"episodes": 0}, {"turns": 0}, {"workers": 0}])
+def test_bad_eval_config(kwargs):
+    with pytest.raises(ValueError):
+        EvalConfig(policy="random", **kwargs)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("eval")
+    small = {"image_size": [64, 128]}
+    evaluate(EvalConfig(policy="random", episodes=3, turns=2, workers=2, env_kwargs=small), out / "random",
+             progress=False)
+    evaluate(EvalConfig(policy="heuristic", episodes=2, turns=2, env_kwargs=small), out / "heuristic", progress=False)
+    return out
+
+
+def test_parallel_eval_writes_results_csv_and_html(runs):
+    results = json.loads((runs / "random" / "results.json").read_text())
+    assert [e["task_id"] for e in results["episodes"]] == ["test_0000_bedroom", "test_0001_living_room",
+                                                          "test_0002_dining_room"]
+    assert results["metrics"]["success"]["n"] == 3 and len(results["reward_per_turn"]) == 2
+    assert all(len(e["turns"]) == 2 for e in results["episodes"])  # random never succeeds
+    rows = list(csv.DictReader(open(runs / "random" / "episodes.csv")))
+    assert len(rows) == 3 and rows[0]["task_id"] == "test_0000_bedroom" and float(rows[0]["total"]) > 0
+    report = (runs / "random" / "report.html").read_text()
+    assert "images/test_0000_bedroom/turn_2.png" in report and "format-valid rate" in report
+    assert (runs / "random" / "images" / "test_0002_dining_room" / "turn_0.png").exists()
+    heuristic = json.loads((runs / "heuristic" / "results.json").read_text())
+    assert heuristic["metrics"]["success"]["value"] == 1.0
+
+
+def test_compare_prints_a_leaderboard_and_plots(runs, tmp_path, capsys):
+    results = load_results([runs / "random", runs / "heuristic" / "results.json"])
+    table = leaderboard(results).splitlines()
+    assert table[0].startswith("| policy | rooms | format-valid rate")
+    assert table[2].startswith("| heuristic | 2 | ") and table[3].startswith("| random | 3 | ")
+    plot = tmp_path / "plot.png"
+    plot_reward_per_turn(results, plot)
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["compare", str(runs / "random"), str(runs / "heuristic"), "--plot", str(tmp_path / "c.png")]) == 0
+    assert "| heuristic |" in capsys.readouterr().out and (tmp_path / "c.png").exists()
+
+
+def test_compare_rejects_what_is_not_results(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    assert main(["compare", str(bad)]) == 2
+    assert "not a metaspatial eval results.json" in capsys.readouterr().err
