@@ -351,7 +351,10 @@ class BlenderRenderer:
     def _describe_failure(worker: _Worker | None, error: Exception) -> str:
         if worker is None:
             return f"failed: {error}"
-        code = worker.proc.poll()
+        try:  # a lost connection usually means the process is ending: give it a moment to be reaped
+            code = worker.proc.wait(timeout=0 if isinstance(error, TimeoutError) else 2)
+        except subprocess.TimeoutExpired:
+            code = None
         if isinstance(error, TimeoutError):
             what = f"timed out ({error})"
         elif code is not None and code < 0:

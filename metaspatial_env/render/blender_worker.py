@@ -70,7 +70,7 @@ class BlenderScene:
         self.tmp = _shm_dir()
         self.room_key = None
         self.room_objects: dict[str, list] = {"both": [], "perspective": [], "plan": []}
-        self.objects: dict[str, tuple] = {}  # id -> (signature, root, parts)
+        self.objects: dict[str, list] = {}  # id -> [signature, root, parts, pose]
         self._build_shared()
         self.configure(settings)
 
@@ -144,10 +144,9 @@ class BlenderScene:
         world.color = self.background
         world.use_nodes = True
         nodes, links = world.node_tree.nodes, world.node_tree.links
-        out = next(n for n in nodes if n.type == "OUTPUT_WORLD")
-        for n in list(nodes):
-            if n is not out:
-                nodes.remove(n)
+        for n in list(nodes):  # start from an empty tree (bpy wrappers are not identical: no `is`)
+            nodes.remove(n)
+        out = nodes.new("ShaderNodeOutputWorld")
         sky = nodes.new("ShaderNodeBackground")  # what lights the room
         sky.inputs["Color"].default_value = (0.9, 0.92, 1.0, 1.0)
         sky.inputs["Strength"].default_value = 0.9
@@ -288,7 +287,7 @@ class BlenderScene:
                 self._box_object(f"grid_y{j}", (0, j - w / 2, 0), (X, j + w / 2, 0.0015), grid, "both")
 
     def _remove_object(self, oid) -> None:
-        _, root, parts = self.objects.pop(oid)
+        _, root, parts, _ = self.objects.pop(oid)
         for obj in parts:
             self.bpy.data.objects.remove(obj, do_unlink=True)
         self.bpy.data.objects.remove(root, do_unlink=True)
@@ -321,15 +320,14 @@ class BlenderScene:
                 if current is not None:
                     self._remove_object(o["id"])
                 root, parts = self._build_object(o["id"], o["category"], o["size"], o["material"], o["style"])
-                self.objects[o["id"]] = (signature, root, parts)
+                current = self.objects[o["id"]] = [signature, root, parts, None]
                 counts["built"] += 1
-            else:
+            pose = (tuple(o["center"]), o["z_angle"])
+            if current[3] != pose:  # compared in float64: Blender stores float32
                 root = current[1]
-            location = tuple(o["center"])
-            rotation = (0.0, 0.0, -math.radians(o["z_angle"]))  # compass heading: clockwise from above
-            if tuple(root.location) != location or tuple(root.rotation_euler) != rotation:
-                root.location = location
-                root.rotation_euler = rotation
+                root.location = pose[0]
+                root.rotation_euler = (0.0, 0.0, -math.radians(pose[1]))  # compass heading: clockwise from above
+                current[3] = pose
                 counts["moved"] += 1
         return counts
 
