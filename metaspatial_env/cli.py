@@ -157,6 +157,21 @@ def serve_policy(args: argparse.Namespace) -> int:
     return 0
 
 
+def rllib(args: argparse.Namespace) -> int:
+    """Train an RLlib algorithm on MetaSpatialContinuous-v0 from its ready config."""
+    from training.rllib import load_run_config, train
+
+    try:
+        config = load_run_config(args.algo, args.config, iterations=args.iterations, seed=args.seed)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    rows = train(config, args.out)
+    print(f"mean return: first iteration {rows[0]['episode_return_mean']:.4f}, "
+          f"last {rows[-1]['episode_return_mean']:.4f}; wrote {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="metaspatial", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -196,6 +211,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--policy-kwargs", type=_json_arg, default={}, help="JSON keyword arguments of the policy")
     s.set_defaults(func=serve_policy)
+    r = sub.add_parser("rllib", help="train RLlib PPO, SAC or APPO on MetaSpatialContinuous-v0 (CPU)")
+    r.add_argument("--algo", required=True, choices=["ppo", "sac", "appo"])
+    r.add_argument("--iterations", type=int, default=None, help="training iterations (default: the config's)")
+    r.add_argument("--config", default=None, help="YAML run config (default: training/configs/rllib_ALGO.yaml)")
+    r.add_argument("--seed", type=int, default=None)
+    r.add_argument("--out", default="out/rllib/progress.csv", help="CSV of per-iteration metrics")
+    r.set_defaults(func=rllib)
     return parser
 
 

@@ -1,0 +1,104 @@
+"""RLlib PPO and SAC on ``MetaSpatialContinuous-v0`` (CPU): learning curves against a random policy.
+
+Each algorithm trains from its ready config (``training/configs/rllib_<algo>.yaml``: easy rooms
+of at most 5 objects, one layout per episode, so an episode's return is the layout's reward total)
+for at most ``--minutes`` of training, in its own local Ray (``num_cpus=2``). The baseline, measured
+in the same run, is a uniform random policy on the same env. Writes ``rllib_<algo>.csv`` and
+``rllib_curves.png`` to ``--out`` and prints a JSON summary (first / last / best smoothed return,
+and each as a ratio to the random policy's).
+
+    python -m benchmarks.rllib_curves --algos ppo sac --minutes 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from metaspatial_env.continuous import ContinuousLayoutEnv
+from training.rllib import load_run_config, train
+
+
+def random_policy_return(env_kwargs: dict, episodes: int, seed: int = 0) -> tuple[float, float]:
+    """Mean and standard error of the episode return of uniform random actions."""
+    env = ContinuousLayoutEnv(**env_kwargs)
+    env.action_space.seed(seed)
+    returns = []
+    env.reset(seed=seed)
+    for _ in range(episodes):
+        env.reset()
+        total, done = 0.0, False
+        while not done:
+            _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+            total += reward
+            done = terminated or truncated
+        returns.append(total)
+    env.close()
+    return float(np.mean(returns)), float(np.std(returns) / np.sqrt(len(returns)))
+
+
+def plot(curves: dict[str, list[dict]], baseline: float, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=100)
+    for algo, rows in curves.items():
+        ax.plot([r["env_steps"] for r in rows], [r["episode_return_mean"] for r in rows], marker=".", label=algo.upper())
+    ax.axhline(baseline, color="grey", linestyle="--", label="random policy")
+    ax.set_xlabel("env steps")
+    ax.set_ylabel("mean episode return (last 100)")
+    ax.set_title("RLlib on MetaSpatialContinuous-v0 (easy rooms, CPU)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--algos", nargs="+", default=["ppo", "sac"], choices=["ppo", "sac", "appo"])
+    parser.add_argument("--minutes", type=float, default=10.0, help="training time budget per algorithm")
+    parser.add_argument("--iterations", type=int, default=1000, help="at most this many iterations per algorithm")
+    parser.add_argument("--random-episodes", type=int, default=1000)
+    parser.add_argument("--out", default="benchmarks/results")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    curves, summary = {}, {"machine": f"{platform.machine()}, {platform.python_version()}", "algos": {}}
+    env_kwargs = None
+    for algo in args.algos:
+        cfg = load_run_config(algo, iterations=args.iterations)
+        if env_kwargs is None:
+            env_kwargs = dict(cfg.env)
+            clock = time.perf_counter()
+            baseline, baseline_se = random_policy_return(env_kwargs, args.random_episodes)
+            summary["random"] = {"return_mean": round(baseline, 4), "stderr": round(baseline_se, 4),
+                                 "episodes": args.random_episodes, "seconds": round(time.perf_counter() - clock, 1)}
+            print(json.dumps({"random": summary["random"]}), flush=True)
+        elif dict(cfg.env) != env_kwargs:
+            raise ValueError(f"{algo}'s config trains on {cfg.env}, the others on {env_kwargs}: curves not comparable")
+        rows = train(cfg, out / f"rllib_{algo}.csv", max_seconds=args.minutes * 60)
+        curves[algo] = rows
+        returns = [r["episode_return_mean"] for r in rows if np.isfinite(r["episode_return_mean"])]
+        summary["algos"][algo] = {
+            "iterations": len(rows), "env_steps": rows[-1]["env_steps"], "seconds": rows[-1]["seconds"],
+            "first_return": round(returns[0], 4), "last_return": round(returns[-1], 4), "best_return": round(max(returns), 4),
+            "last_vs_random": round(returns[-1] / baseline, 4), "last_minus_random": round(returns[-1] - baseline, 4),
+        }
+        print(json.dumps({algo: summary["algos"][algo]}), flush=True)
+        plot(curves, baseline, out / "rllib_curves.png")
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
