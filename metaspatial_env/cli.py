@@ -1,6 +1,7 @@
 """The ``metaspatial`` command: ``demo`` runs policies on bundled rooms and writes a report;
 ``bench`` runs a benchmark script from :mod:`benchmarks`; ``eval`` measures a policy over a
-split, ``compare`` ranks eval results; ``serve-policy`` serves a policy over HTTP."""
+split, ``compare`` ranks eval results; ``serve-policy`` serves a policy over HTTP; ``train`` runs
+multi-turn RL from a YAML config."""
 
 from __future__ import annotations
 
@@ -157,6 +158,18 @@ def serve_policy(args: argparse.Namespace) -> int:
     return 0
 
 
+def train(args: argparse.Namespace) -> int:
+    """Multi-turn RL of a transformers policy on Ray (``training.trainer``) from a YAML config."""
+    from training.config import load_config
+    from training.trainer import train as run_training
+
+    history = run_training(load_config(args.config, args.overrides))
+    if history:
+        last = history[-1]
+        print(f"step {last['step']}: reward {last['reward/final_total']:.3f}, success {last['success']:.0%}")
+    return 0
+
+
 def rllib(args: argparse.Namespace) -> int:
     """Train an RLlib algorithm on MetaSpatialContinuous-v0 from its ready config."""
     from training.rllib import load_run_config, train
@@ -211,6 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--policy-kwargs", type=_json_arg, default={}, help="JSON keyword arguments of the policy")
     s.set_defaults(func=serve_policy)
+    t = sub.add_parser("train", help="RL-train a transformers policy (GRPO, RLOO, REINFORCE++, PPO) on Ray")
+    t.add_argument("--config", required=True, help="YAML config, e.g. configs/cpu_tiny_grpo.yaml")
+    t.add_argument("overrides", nargs="*", help="key=value overrides, e.g. steps=5 rollout.group_size=8")
+    t.set_defaults(func=train)
     r = sub.add_parser("rllib", help="train RLlib PPO, SAC or APPO on MetaSpatialContinuous-v0 (CPU)")
     r.add_argument("--algo", required=True, choices=["ppo", "sac", "appo"])
     r.add_argument("--iterations", type=int, default=None, help="training iterations (default: the config's)")

@@ -63,8 +63,8 @@ def room_pool(source: str, min_objects: int, max_objects: int) -> list[dict[str,
         return [{"task": t.to_dict()} for t in easy_rooms(first_seed, count, min_objects, max_objects)]
     from metaspatial_env.tasks.splits import load_split
 
-    rooms = [{"split": source, "task_id": t.id} for t in load_split(source)
-             if min_objects <= len(t.objects) <= max_objects]
+    # Rooms travel as task dicts, so env workers never load (and validate) a whole split.
+    rooms = [{"task": t.to_dict()} for t in load_split(source) if min_objects <= len(t.objects) <= max_objects]
     if not rooms:
         raise ValueError(f"no room of split {source!r} has {min_objects}-{max_objects} objects")
     return rooms

@@ -20,7 +20,7 @@ from training.pretrain import build_model, build_tokenizer  # noqa: E402
 from training.rollout import RolloutDriver, object_scores, prompt_ids  # noqa: E402
 
 ENV_ID = "metaspatial_env:MetaSpatial-Text-v0"
-ENV_KWARGS = {"max_turns": 2, "split": "test"}
+ENV_KWARGS = {"max_turns": 2}
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +37,11 @@ def tiny(tmp_path_factory, monkeypatch_module):
 
     monkeypatch_module.setenv("HF_HUB_OFFLINE", "1")
     env = gym.make(ENV_ID, **ENV_KWARGS)
-    texts = [env.reset(seed=i)[0]["text"] for i in range(4)] + ['<answer>[{"new_object_id": "x", "x": 1.5}]</answer>']
+    texts = [env.reset(options=room)[0]["text"] for room in _rooms(30)]
+    texts.append('<answer>[{"new_object_id": "x", "x": 1.5, "y": 0.25, "z": 0.5, "z_angle": 90}]</answer>')
     env.close()
     path = tmp_path_factory.mktemp("tiny_policy")
-    tokenizer = build_tokenizer(texts, vocab_size=400)
+    tokenizer = build_tokenizer(texts, vocab_size=1000)
     build_model(tokenizer, hidden_size=32, layers=2, heads=2, seed=0).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return AutoTokenizer.from_pretrained(path), AutoModelForCausalLM.from_pretrained(path)
@@ -53,7 +54,8 @@ def monkeypatch_module():
 
 
 def _rooms(count: int) -> list[dict]:
-    return [{"split": "test", "task_id": t.id} for t in load_split("test")[:count]]
+    """Easy rooms (at most 5 objects) of the train split, as reset options."""
+    return [{"split": "train", "task_id": t.id} for t in load_split("train") if len(t.objects) <= 5][:count]
 
 
 @pytest.mark.parametrize(

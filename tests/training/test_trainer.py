@@ -1,0 +1,122 @@
+"""The trainer end to end on CPU through Ray: two steps, a checkpoint, an exact resume; the config."""
+
+from __future__ import annotations
+
+import csv
+
+import gymnasium as gym
+import pytest
+
+pytest.importorskip("ray")
+pytest.importorskip("transformers")
+
+import ray  # noqa: E402
+
+import metaspatial_env  # noqa: E402, F401
+from training.config import TrainConfig, apply_overrides, load_config  # noqa: E402
+from training.pretrain import build_model, build_tokenizer  # noqa: E402
+from training.trainer import Trainer, room_pool  # noqa: E402
+
+ENV_ID = "metaspatial_env:MetaSpatial-Text-v0"
+
+
+@pytest.fixture(scope="module")
+def tiny_model_path(tmp_path_factory):
+    """A tiny Qwen2 policy and BPE tokenizer built here and saved (loaded back offline by the trainer)."""
+    env = gym.make(ENV_ID)
+    texts = [env.reset(options={"task_id": room["task_id"]})[0]["text"] for room in room_pool("train", 1, 5)[:30]]
+    texts.append('<answer>[{"new_object_id": "x", "x": 1.5, "y": 0.25, "z": 0.5, "z_angle": 90}]</answer>')
+    env.close()
+    path = tmp_path_factory.mktemp("tiny_policy")
+    tokenizer = build_tokenizer(texts, vocab_size=1000)
+    build_model(tokenizer, hidden_size=32, layers=2, heads=2, seed=0).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)
+
+
+@pytest.fixture
+def ray_local(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    ray.init(num_cpus=2, include_dashboard=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+def _config(model_path: str, output_dir, algorithm: dict, **extra) -> TrainConfig:
+    data = {
+        "model": {"path": model_path},
+        "algorithm": algorithm,
+        "rollout": {"env_id": ENV_ID, "env_kwargs": {"max_turns": 2}, "split": "train", "max_objects": 5,
+                    "rooms_per_step": 2, "group_size": 2, "num_workers": 2, "worker_num_cpus": 0.5,
+                    "max_new_tokens": 10, "system_prompt": ""},
+        "optim": {"lr": 1e-3, "micro_batch_rows": 3, "mini_batches": 2},
+        "eval": {"every": 0},
+        "steps": 2, "seed": 5, "output_dir": str(output_dir), "tensorboard": True, "progress": False,
+    }
+    return TrainConfig.from_dict(apply_overrides(data, [f"{k}={v}" for k, v in extra.items()]))
+
+
+def _comparable(metrics: dict) -> dict:
+    return {k: v for k, v in metrics.items() if not k.startswith("time/")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("algorithm", [{"name": "grpo", "kl_coef": 0.05, "entropy_coef": 0.01, "object_modulation": 0.5},
+                                       {"name": "ppo"}])
+def test_two_steps_checkpoint_and_exact_resume(ray_local, tiny_model_path, tmp_path, algorithm):
+    first = Trainer(_config(tiny_model_path, tmp_path, algorithm))
+    try:
+        history = first.train()  # two steps, then a checkpoint
+        after_resume_point = first.step()
+    finally:
+        first.close()
+    assert [m["step"] for m in history] == [1, 2]
+    for metrics in history:
+        assert {"reward/return", "reward/final_total", "success", "reward/turn_1", "reward/format", "loss/policy_loss",
+                "loss/entropy", "loss/clip_fraction", "response_length", "time/generation", "time/env",
+                "time/learner"} <= set(metrics)
+        assert metrics["grad_norm"] > 0
+    if algorithm["name"] == "grpo":
+        assert "loss/kl" in history[0]
+    else:
+        assert "loss/value_loss" in history[0]
+    rows = list(csv.DictReader((tmp_path / "metrics.csv").open()))
+    assert [int(r["step"]) for r in rows] == [1, 2]
+    assert any((tmp_path / "tensorboard").iterdir())
+    checkpoint = tmp_path / "checkpoints" / "step_000002"
+    assert (checkpoint / "trainer.pt").is_file() and (checkpoint / "model" / "config.json").is_file()
+
+    resumed = Trainer(_config(tiny_model_path, tmp_path, algorithm, resume="latest", steps=3))
+    try:
+        assert resumed.step_index == 2
+        next_step = resumed.step()
+    finally:
+        resumed.close()
+    assert _comparable(next_step) == _comparable(after_resume_point)
+
+
+def test_config_rejects_unknown_keys_and_applies_overrides(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("model: {path: some/dir}\nrollout: {group_size: 4}\nsteps: 3\n")
+    config = load_config(path, ["rollout.group_size=8", "optim.lr=3e-4", "algorithm={name: rloo}"])
+    assert config.rollout.group_size == 8 and config.optim.lr == 3e-4 and config.algorithm == {"name": "rloo"}
+    with pytest.raises(ValueError, match="unknown keys \\['grup_size'\\] in rollout"):
+        load_config(path, ["rollout.grup_size=8"])
+    with pytest.raises(ValueError, match="unknown keys \\['stepz'\\]"):
+        load_config(path, ["stepz=1"])
+    with pytest.raises(ValueError, match="not key=value"):
+        load_config(path, ["steps"])
+    with pytest.raises(ValueError, match="schedule"):
+        load_config(path, ["optim.schedule=sawtooth"])
+
+
+def test_bundled_configs_load():
+    from pathlib import Path
+
+    from training.algorithms import AlgorithmConfig
+
+    configs = sorted(Path(__file__).resolve().parents[2].joinpath("configs").glob("*.yaml"))
+    assert len(configs) >= 3
+    for path in configs:
+        config = load_config(path)
+        AlgorithmConfig.from_dict(config.algorithm)
