@@ -218,8 +218,6 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     """Set ``a.b.c=value`` paths in a nested dict (values parsed as YAML); returns a new dict."""
     import copy
 
-    import yaml
-
     data = copy.deepcopy(data)
     for item in overrides:
         key, sep, raw = item.partition("=")
@@ -231,8 +229,21 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ValueError(f"override {item!r}: {part!r} is not a section")
-        node[leaf] = yaml.safe_load(raw)
+        node[leaf] = _parse_value(raw)
     return data
+
+
+def _parse_value(raw: str) -> Any:
+    """A YAML scalar or collection; ``3e-4`` (a string to YAML 1.1) is read as the float it means."""
+    import yaml
+
+    value = yaml.safe_load(raw)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
