@@ -1,0 +1,65 @@
+"""Learning curves of trainer runs: training reward and success per step, held-out evaluation.
+
+    python -m benchmarks.learning.plot out/train/cpu_tiny_grpo out/train/cpu_tiny_rloo \
+        --out benchmarks/results/learning_curves.png
+
+Reads each run's ``metrics.csv`` and ``eval.csv`` and prints the held-out numbers before RL (the
+evaluation at step 0) and after (the last one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+
+def _read(path: Path) -> list[dict[str, float]]:
+    if not path.is_file():
+        return []
+    with path.open(newline="") as handle:
+        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(handle)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="+", help="trainer output directories")
+    parser.add_argument("--out", default="benchmarks/results/learning_curves.png")
+    args = parser.parse_args(argv)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for run in map(Path, args.runs):
+        name = run.name
+        train, evals = _read(run / "metrics.csv"), _read(run / "eval.csv")
+        if train:
+            steps = [r["step"] for r in train]
+            axes[0].plot(steps, [r["reward/final_total"] for r in train], marker=".", label=f"{name} train")
+            axes[1].plot(steps, [r["success"] for r in train], marker=".", label=f"{name} train")
+        if evals:
+            steps = [r["step"] for r in evals]
+            axes[0].plot(steps, [r["eval/reward/final_total"] for r in evals], marker="o", ls="--", label=f"{name} held-out")
+            axes[1].plot(steps, [r["eval/success"] for r in evals], marker="o", ls="--", label=f"{name} held-out")
+            axes[2].plot(steps, [r["eval/first_turn_total"] for r in evals], marker="o", label=f"{name} turn 1")
+            first, last = evals[0], evals[-1]
+            print(f"{name}: held-out ({int(first['eval/rooms'])} rooms) step {int(first['step'])} -> {int(last['step'])}: "
+                  f"final reward {first['eval/reward/final_total']:.4f} -> {last['eval/reward/final_total']:.4f}, "
+                  f"success {first['eval/success']:.3f} -> {last['eval/success']:.3f}, "
+                  f"turn-1 reward {first['eval/first_turn_total']:.4f} -> {last['eval/first_turn_total']:.4f}")
+    for ax, title in zip(axes, ("final-turn reward (total)", "success rate", "held-out turn-1 reward")):
+        ax.set_title(title)
+        ax.set_xlabel("RL step")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.out, dpi=110)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
