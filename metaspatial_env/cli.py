@@ -41,7 +41,8 @@ def demo(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     room_ids = _pick_rooms(load_split(args.split), args.rooms)
     policies = [p.strip() for p in args.policies.split(",") if p.strip()]
-    env = gym.make(args.env, split=args.split, max_turns=args.turns)
+    renderer = {"renderer": args.renderer} if args.renderer else {}
+    env = gym.make(args.env, split=args.split, max_turns=args.turns, **renderer)
     report: dict = {"env": args.env, "split": args.split, "turns": args.turns, "policies": {}}
     try:
         with tqdm(total=len(policies) * len(room_ids), desc="demo episodes", unit="room") as bar:
@@ -190,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("demo", help="run policies on bundled rooms and write images and a report")
     p.add_argument("--policies", default=DEFAULT_DEMO_POLICIES, help="comma-separated policy names")
-    p.add_argument("--env", default="MetaSpatial-v0", help="registered env id")
+    p.add_argument("--env", default="MetaSpatial-v0", help="registered env id (MetaSpatial-v0 renders with Blender)")
+    p.add_argument("--renderer", default=None, help="override the env's renderer: blender or raster")
     p.add_argument("--split", default="test")
     p.add_argument("--rooms", type=int, default=8, help="how many rooms (one per room type first)")
     p.add_argument("--turns", type=int, default=3)
