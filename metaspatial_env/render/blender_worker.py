@@ -17,7 +17,7 @@ The worker exits when the parent closes its end of the socket, when the parent d
 parent-death signal, and a check of ``os.getppid()`` while idle) or on ``close``.
 
 Blender 5's Python API cannot read a render result's pixels in background mode, so each view is
-written as an uncompressed PNG into a directory private to the worker on a memory-backed
+written as a BMP into a directory private to the worker on a memory-backed
 filesystem (``/dev/shm`` when present), read back at once and sent through the socket as raw
 bytes; nothing is left on disk.
 
@@ -177,10 +177,9 @@ class BlenderScene:
 
         scene.render.resolution_percentage = 100
         scene.render.film_transparent = False
-        scene.render.image_settings.file_format = "PNG"
+        # BMP: writing it costs a quarter of an uncompressed PNG (measured: 28 vs 100 ms at 512 px)
+        scene.render.image_settings.file_format = "BMP"
         scene.render.image_settings.color_mode = "RGB"
-        scene.render.image_settings.color_depth = "8"
-        scene.render.image_settings.compression = 0
         scene.view_settings.view_transform = "Standard"
         scene.view_settings.look = "None"
         scene.render.use_persistent_data = True
@@ -368,7 +367,7 @@ class BlenderScene:
             sc.display.shading.show_shadows = self.shadows and view == "perspective"
             sc.camera = self.cameras[view]
             sc.render.resolution_x, sc.render.resolution_y = cam["resolution"]
-            path = os.path.join(self.tmp, f"{view}.png")
+            path = os.path.join(self.tmp, f"{view}.bmp")
             sc.render.filepath = path
             bpy.ops.render.render(write_still=True)
             with Image.open(path) as im:
