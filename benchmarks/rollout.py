@@ -116,10 +116,12 @@ def main(argv: list[str] | None = None) -> int:
     ray.init(num_cpus=2, include_dashboard=False, configure_logging=False)
     report: dict = {"machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "env_steps_per_s": {}}
     answers = heuristic_answers(args.episodes)
-    variants = {"text": ("metaspatial_env:MetaSpatial-Text-v0", {})}
+    # The heuristic succeeds at once; keep stepping so every episode plays all its turns.
+    variants = {"text": ("metaspatial_env:MetaSpatial-Text-v0", {"terminate_on_success": False})}
     for renderer in ("raster", "blender"):
         if renderer in renderer_names():
-            variants[renderer] = ("metaspatial_env:MetaSpatial-Fast-v0", {"renderer": renderer})
+            variants[renderer] = ("metaspatial_env:MetaSpatial-Fast-v0",
+                                  {"renderer": renderer, "terminate_on_success": False})
     for name, (env_id, kwargs) in variants.items():
         one = env_throughput(env_id, kwargs, 1, answers, args.turns)
         two = env_throughput(env_id, kwargs, 2, answers, args.turns)
