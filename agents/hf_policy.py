@@ -13,10 +13,11 @@ the slots directly. ``act`` is slot 0.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from metaspatial_env.prompting import Conversation, hf_messages, message_images
+from metaspatial_env.prompting import hf_messages, message_images
+
+from .chat import BatchedChatPolicy
 
 
 def _transformers():
@@ -28,8 +29,10 @@ def _transformers():
     return torch, transformers
 
 
-class HFPolicy:
+class HFPolicy(BatchedChatPolicy):
     """A ``transformers`` chat model answering layouts, batched over episodes."""
+
+    message_format = "hf"
 
     def __init__(self, path: str = "", *, max_new_tokens: int = 1024, temperature: float = 0.0, top_p: float = 1.0,
                  max_prompt_tokens: int | None = 8192, images: bool = True, device: str | None = None,
@@ -61,36 +64,10 @@ class HFPolicy:
         self.tokenizer.padding_side = "left"  # generation continues every row from its end
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.images = images and self.vision
-        self.max_prompt_tokens = max_prompt_tokens
-        self._conversations: list[Conversation] = []
+        super().__init__(max_prompt_tokens, images=images and self.vision)
 
-    def _count_tokens(self, text: str) -> int:
+    def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False).input_ids)
-
-    def _conversation(self) -> Conversation:
-        return Conversation(self.max_prompt_tokens, self._count_tokens, images=self.images)
-
-    def reset(self) -> None:
-        """Forget every episode of the batch."""
-        self._conversations = []
-
-    def act(self, observation: dict[str, Any], info: dict[str, Any]) -> str:
-        return self.act_batch([observation], [info])[0]
-
-    def act_batch(self, observations: Sequence[dict[str, Any]], infos: Sequence[dict[str, Any]]) -> list[str]:
-        """Answer episode ``i`` of the batch for each ``observations[i]`` in one ``generate`` call."""
-        if len(observations) != len(infos):
-            raise ValueError(f"{len(observations)} observations but {len(infos)} infos")
-        while len(self._conversations) < len(observations):
-            self._conversations.append(self._conversation())
-        conversations = self._conversations[: len(observations)]
-        for conversation, observation, info in zip(conversations, observations, infos):
-            conversation.observe(observation, info)
-        answers = self.generate([c.messages("hf") for c in conversations])
-        for conversation, answer in zip(conversations, answers):
-            conversation.answer(answer)
-        return answers
 
     def complete(self, messages: list[dict[str, Any]]) -> str:
         """The reply to explicit OpenAI chat messages (the policy server's entry point)."""

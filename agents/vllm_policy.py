@@ -10,10 +10,9 @@ continuously). vLLM cannot run a VLM without a GPU; on CPU machines use the poli
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from metaspatial_env.prompting import Conversation
+from .chat import BatchedChatPolicy
 
 
 def _vllm():
@@ -25,7 +24,7 @@ def _vllm():
     return vllm
 
 
-class VLLMPolicy:
+class VLLMPolicy(BatchedChatPolicy):
     """Answers layouts with ``vllm.LLM``, batched over episodes (slot ``i`` is episode ``i``)."""
 
     def __init__(self, path: str = "", *, max_new_tokens: int = 1024, temperature: float = 0.0, top_p: float = 1.0,
@@ -35,36 +34,15 @@ class VLLMPolicy:
             raise ValueError("vllm policy needs a checkpoint: vllm:PATH")
         vllm = _vllm()
         self.path = path
-        self.images = images
-        self.max_prompt_tokens = max_prompt_tokens
+        super().__init__(max_prompt_tokens, images)
         self.llm = vllm.LLM(model=path, seed=seed or 0, limit_mm_per_prompt={"image": max_images if images else 0},
                             **(engine_kwargs or {}))
         self.sampling = vllm.SamplingParams(temperature=temperature, top_p=top_p, max_tokens=max_new_tokens,
                                             seed=seed)
-        tokenizer = self.llm.get_tokenizer()
-        self._count_tokens = lambda text: len(tokenizer.encode(text, add_special_tokens=False))
-        self._conversations: list[Conversation] = []
+        self.tokenizer = self.llm.get_tokenizer()
 
-    def reset(self) -> None:
-        """Forget every episode of the batch."""
-        self._conversations = []
-
-    def act(self, observation: dict[str, Any], info: dict[str, Any]) -> str:
-        return self.act_batch([observation], [info])[0]
-
-    def act_batch(self, observations: Sequence[dict[str, Any]], infos: Sequence[dict[str, Any]]) -> list[str]:
-        """Answer episode ``i`` of the batch for each ``observations[i]`` in one engine call."""
-        if len(observations) != len(infos):
-            raise ValueError(f"{len(observations)} observations but {len(infos)} infos")
-        while len(self._conversations) < len(observations):
-            self._conversations.append(Conversation(self.max_prompt_tokens, self._count_tokens, images=self.images))
-        conversations = self._conversations[: len(observations)]
-        for conversation, observation, info in zip(conversations, observations, infos):
-            conversation.observe(observation, info)
-        answers = self.generate([c.messages("openai") for c in conversations])
-        for conversation, answer in zip(conversations, answers):
-            conversation.answer(answer)
-        return answers
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False))
 
     def complete(self, messages: list[dict[str, Any]]) -> str:
         """The reply to explicit OpenAI chat messages (the policy server's entry point)."""
