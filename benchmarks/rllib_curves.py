@@ -5,7 +5,8 @@ of at most 5 objects, one layout per episode, so an episode's return is the layo
 for at most ``--minutes`` of training, in its own local Ray (``num_cpus=2``). The baseline, measured
 in the same run, is a uniform random policy on the same env. Writes ``rllib_<algo>.csv`` and
 ``rllib_curves.png`` to ``--out`` and prints a JSON summary (first / last / best smoothed return,
-and each as a ratio to the random policy's).
+and each as a ratio to the random policy's), then the trained policy's return and success rate
+without exploration noise over ``--greedy-episodes`` rooms.
 
     python -m benchmarks.rllib_curves --algos ppo sac --minutes 10
 """
@@ -24,22 +25,23 @@ from metaspatial_env.continuous import ContinuousLayoutEnv
 from training.rllib import load_run_config, train
 
 
-def random_policy_return(env_kwargs: dict, episodes: int, seed: int = 0) -> tuple[float, float]:
-    """Mean and standard error of the episode return of uniform random actions."""
+def random_policy_return(env_kwargs: dict, episodes: int, seed: int = 0) -> tuple[float, float, float]:
+    """Mean and standard error of the episode return of uniform random actions, and the success rate."""
     env = ContinuousLayoutEnv(**env_kwargs)
     env.action_space.seed(seed)
-    returns = []
+    returns, successes = [], []
     env.reset(seed=seed)
     for _ in range(episodes):
         env.reset()
         total, done = 0.0, False
         while not done:
-            _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+            _, reward, terminated, truncated, info = env.step(env.action_space.sample())
             total += reward
             done = terminated or truncated
         returns.append(total)
+        successes.append(info["success"])
     env.close()
-    return float(np.mean(returns)), float(np.std(returns) / np.sqrt(len(returns)))
+    return float(np.mean(returns)), float(np.std(returns) / np.sqrt(len(returns))), float(np.mean(successes))
 
 
 def plot(curves: dict[str, list[dict]], baseline: float, path: Path) -> None:
@@ -68,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=10.0, help="training time budget per algorithm")
     parser.add_argument("--iterations", type=int, default=1000, help="at most this many iterations per algorithm")
     parser.add_argument("--random-episodes", type=int, default=1000)
+    parser.add_argument("--greedy-episodes", type=int, default=300,
+                        help="episodes to evaluate each trained policy without exploration noise")
     parser.add_argument("--out", default="benchmarks/results")
     args = parser.parse_args(argv)
     out = Path(args.out)
@@ -80,19 +84,24 @@ def main(argv: list[str] | None = None) -> int:
         if env_kwargs is None:
             env_kwargs = dict(cfg.env)
             clock = time.perf_counter()
-            baseline, baseline_se = random_policy_return(env_kwargs, args.random_episodes)
+            baseline, baseline_se, baseline_success = random_policy_return(env_kwargs, args.random_episodes)
             summary["random"] = {"return_mean": round(baseline, 4), "stderr": round(baseline_se, 4),
+                                 "success_rate": round(baseline_success, 4),
                                  "episodes": args.random_episodes, "seconds": round(time.perf_counter() - clock, 1)}
             print(json.dumps({"random": summary["random"]}), flush=True)
         elif dict(cfg.env) != env_kwargs:
             raise ValueError(f"{algo}'s config trains on {cfg.env}, the others on {env_kwargs}: curves not comparable")
-        rows = train(cfg, out / f"rllib_{algo}.csv", max_seconds=args.minutes * 60)
+        rows = train(cfg, out / f"rllib_{algo}.csv", max_seconds=args.minutes * 60,
+                     greedy_episodes=args.greedy_episodes)
         curves[algo] = rows
         returns = [r["episode_return_mean"] for r in rows if np.isfinite(r["episode_return_mean"])]
         summary["algos"][algo] = {
             "iterations": len(rows), "env_steps": rows[-1]["env_steps"], "seconds": rows[-1]["seconds"],
             "first_return": round(returns[0], 4), "last_return": round(returns[-1], 4), "best_return": round(max(returns), 4),
             "last_vs_random": round(returns[-1] / baseline, 4), "last_minus_random": round(returns[-1] - baseline, 4),
+            "greedy_return": round(rows[-1]["greedy_return_mean"], 4),
+            "greedy_success_rate": round(rows[-1]["greedy_success_rate"], 4),
+            "greedy_vs_random": round(rows[-1]["greedy_return_mean"] / baseline, 4),
         }
         print(json.dumps({algo: summary["algos"][algo]}), flush=True)
         plot(curves, baseline, out / "rllib_curves.png")

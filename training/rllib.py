@@ -158,10 +158,40 @@ def _metric(result: dict[str, Any], *keys: str) -> float:
     return float(value)
 
 
+def greedy_return(module, env_kwargs: dict[str, Any], episodes: int, seed: int = 12345) -> dict[str, float]:
+    """Mean return and success rate of an RLModule's deterministic actions (the mean of its action
+    distribution, no exploration noise) over ``episodes`` rooms drawn with ``seed``."""
+    import numpy as np
+    import torch
+
+    from metaspatial_env.continuous import ContinuousLayoutEnv
+
+    env = ContinuousLayoutEnv(**env_kwargs)
+    dist_cls = module.get_inference_action_dist_cls()
+    returns, successes = [], []
+    env.reset(seed=seed)
+    for _ in range(episodes):
+        obs, _ = env.reset()
+        total, done, success = 0.0, False, False
+        while not done:
+            with torch.no_grad():
+                out = module.forward_inference({"obs": torch.as_tensor(obs[None])})
+                action = dist_cls.from_logits(out["action_dist_inputs"]).to_deterministic().sample()[0].numpy()
+            obs, reward, terminated, truncated, info = env.step(np.clip(action, -1.0, 1.0))
+            total, done, success = total + reward, terminated or truncated, info["success"]
+        returns.append(total)
+        successes.append(success)
+    env.close()
+    return {"greedy_return_mean": float(np.mean(returns)), "greedy_success_rate": float(np.mean(successes)),
+            "greedy_episodes": episodes}
+
+
 def train(cfg: RLlibRunConfig, out_csv: str | Path | None = None, *, progress: bool = True,
-          max_seconds: float | None = None) -> list[dict[str, float]]:
+          max_seconds: float | None = None, greedy_episodes: int = 0) -> list[dict[str, float]]:
     """Train ``cfg.iterations`` iterations (fewer when ``max_seconds`` of training have passed);
-    returns (and writes to ``out_csv``) one row per iteration.
+    returns (and writes to ``out_csv``) one row per iteration. With ``greedy_episodes`` the trained
+    policy is then evaluated without exploration (:func:`greedy_return`) and the last row gets
+    ``greedy_return_mean`` and ``greedy_success_rate`` (not in the CSV).
 
     Starts a local Ray (``num_cpus=2``) unless Ray is already initialised (then it is reused, so a
     cluster address given to ``ray.init`` first is honoured).
@@ -200,6 +230,8 @@ def train(cfg: RLlibRunConfig, out_csv: str | Path | None = None, *, progress: b
                       f"return {row['episode_return_mean']:.4f} ({row['seconds']:.0f} s)", flush=True)
             if max_seconds is not None and row["seconds"] >= max_seconds:
                 break
+        if greedy_episodes:
+            rows[-1].update(greedy_return(algo.get_module(), dict(cfg.env), greedy_episodes))
         algo.stop()
     finally:
         if handle is not None:
