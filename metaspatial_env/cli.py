@@ -1,7 +1,7 @@
 """The ``metaspatial`` command: ``demo`` runs policies on bundled rooms and writes a report;
 ``bench`` runs a benchmark script from :mod:`benchmarks`; ``eval`` measures a policy over a
 split, ``compare`` ranks eval results; ``serve-policy`` serves a policy over HTTP; ``train`` runs
-multi-turn RL from a YAML config."""
+multi-turn RL from a YAML config; ``rllib`` trains RLlib PPO, SAC or APPO on the continuous env."""
 
 from __future__ import annotations
 
