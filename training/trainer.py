@@ -131,6 +131,8 @@ class Trainer:
         self.output_dir = Path(config.output_dir)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self.algorithm = make_algorithm(AlgorithmConfig.from_dict(config.algorithm))
+        if config.torch_threads:
+            torch.set_num_threads(config.torch_threads)
         self._seed_everything(config.seed)
         self.device = self._device()
         self.dtype = torch.bfloat16 if config.model.bf16 else torch.float32

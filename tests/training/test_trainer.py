@@ -18,13 +18,15 @@ from training.pretrain import build_model, build_tokenizer  # noqa: E402
 from training.trainer import Trainer, room_pool  # noqa: E402
 
 ENV_ID = "metaspatial_env:MetaSpatial-Text-v0"
+#: A few easy generated rooms: no split file to load and validate.
+ROOMS = "generated:9100000:6"
 
 
 @pytest.fixture(scope="module")
 def tiny_model_path(tmp_path_factory):
     """A tiny Qwen2 policy and BPE tokenizer built here and saved (loaded back offline by the trainer)."""
     env = gym.make(ENV_ID)
-    texts = [env.reset(options={"task_id": room["task_id"]})[0]["text"] for room in room_pool("train", 1, 5)[:30]]
+    texts = [env.reset(options=room)[0]["text"] for room in room_pool(ROOMS, 1, 5)]
     texts.append('<answer>[{"new_object_id": "x", "x": 1.5, "y": 0.25, "z": 0.5, "z_angle": 90}]</answer>')
     env.close()
     path = tmp_path_factory.mktemp("tiny_policy")
@@ -34,24 +36,27 @@ def tiny_model_path(tmp_path_factory):
     return str(path)
 
 
-@pytest.fixture
-def ray_local(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    ray.init(num_cpus=2, include_dashboard=False, configure_logging=False)
-    yield
-    ray.shutdown()
+@pytest.fixture(scope="module")
+def ray_local():
+    """One local Ray for the module's tests (starting it costs seconds)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        ray.init(num_cpus=2, include_dashboard=False, configure_logging=False)
+        yield
+        ray.shutdown()
 
 
 def _config(model_path: str, output_dir, algorithm: dict, **extra) -> TrainConfig:
     data = {
         "model": {"path": model_path},
         "algorithm": algorithm,
-        "rollout": {"env_id": ENV_ID, "env_kwargs": {"max_turns": 2}, "split": "train", "max_objects": 5,
+        "rollout": {"env_id": ENV_ID, "env_kwargs": {"max_turns": 2}, "split": ROOMS, "max_objects": 5,
                     "rooms_per_step": 2, "group_size": 2, "num_workers": 2, "worker_num_cpus": 0.5,
                     "max_new_tokens": 10, "system_prompt": ""},
         "optim": {"lr": 1e-3, "micro_batch_rows": 3, "mini_batches": 2},
         "eval": {"every": 0},
         "steps": 2, "seed": 5, "output_dir": str(output_dir), "tensorboard": True, "progress": False,
+        "torch_threads": 1,
     }
     return TrainConfig.from_dict(apply_overrides(data, [f"{k}={v}" for k, v in extra.items()]))
 
