@@ -20,8 +20,10 @@ import tempfile
 import time
 
 
-def env_throughput(env_id: str, env_kwargs: dict, workers: int, answers: list[tuple[dict, str]], turns: int) -> float:
-    """Env steps per second of ``len(answers)`` episodes x ``turns`` steps spread over ``workers`` actors."""
+def env_throughput(env_id: str, env_kwargs: dict, workers: int, answers: list[tuple[dict, str]], turns: int,
+                   rounds: int = 1) -> float:
+    """Env steps per second of ``rounds`` x ``len(answers)`` episodes x ``turns`` steps (resets included
+    in the time) spread over ``workers`` actors."""
     import ray
 
     from training.rollout import EnvWorker
@@ -35,15 +37,19 @@ def env_throughput(env_id: str, env_kwargs: dict, workers: int, answers: list[tu
     ray.get([pool[w].reset_many.remote([(slot, 0, options) for slot, options, _ in items])
              for w, items in by_worker.items()])
     clock = time.perf_counter()
-    ray.get([pool[w].reset_many.remote([(slot, i, options) for i, (slot, options, _) in enumerate(items)])
-             for w, items in by_worker.items()])
-    for _ in range(turns):
-        ray.get([pool[w].step_many.remote([(slot, answer) for slot, _, answer in items])
+    for _ in range(rounds):
+        ray.get([pool[w].reset_many.remote([(slot, i, options) for i, (slot, options, _) in enumerate(items)])
                  for w, items in by_worker.items()])
+        for _ in range(turns):
+            ray.get([pool[w].step_many.remote([(slot, answer) for slot, _, answer in items])
+                     for w, items in by_worker.items()])
     seconds = time.perf_counter() - clock
+    # Close the envs first: ray.kill is a SIGKILL, which would leave each env's Blender worker
+    # process behind until it notices its parent is gone.
+    ray.get([worker.close.remote() for worker in pool])
     for worker in pool:
         ray.kill(worker)
-    return len(answers) * turns / seconds
+    return rounds * len(answers) * turns / seconds
 
 
 def heuristic_answers(count: int) -> list[tuple[dict, str]]:
@@ -103,7 +109,10 @@ def rl_step_shares(model_path: str | None, steps: int) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--episodes", type=int, default=16)
+    parser.add_argument("--blender-episodes", type=int, default=4,
+                        help="episodes of the Blender variant: every episode's env owns one Blender process")
     parser.add_argument("--turns", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3, help="repeats of the episodes (the text env is fast)")
     parser.add_argument("--model", default="out/pretrain/tiny")
     parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--skip-rl", action="store_true")
@@ -112,8 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     import ray
 
     from metaspatial_env.render import renderer_names
+    from training.rollout import ensure_ray
 
-    ray.init(num_cpus=2, include_dashboard=False, configure_logging=False)
+    ensure_ray(num_cpus=2)
     report: dict = {"machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "env_steps_per_s": {}}
     answers = heuristic_answers(args.episodes)
     # The heuristic succeeds at once; keep stepping so every episode plays all its turns.
@@ -123,8 +133,9 @@ def main(argv: list[str] | None = None) -> int:
             variants[renderer] = ("metaspatial_env:MetaSpatial-Fast-v0",
                                   {"renderer": renderer, "terminate_on_success": False})
     for name, (env_id, kwargs) in variants.items():
-        one = env_throughput(env_id, kwargs, 1, answers, args.turns)
-        two = env_throughput(env_id, kwargs, 2, answers, args.turns)
+        played = answers[: args.blender_episodes] if name == "blender" else answers
+        one = env_throughput(env_id, kwargs, 1, played, args.turns, args.rounds)
+        two = env_throughput(env_id, kwargs, 2, played, args.turns, args.rounds)
         report["env_steps_per_s"][name] = {"1_worker": round(one, 2), "2_workers": round(two, 2),
                                            "ratio_2_vs_1": round(two / one, 2)}
         print(f"{name:>8}: {one:7.2f} steps/s with 1 worker, {two:7.2f} with 2 (x{two / one:.2f})", flush=True)

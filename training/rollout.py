@@ -38,11 +38,19 @@ def _require_ray():
 
 
 def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> None:
-    """Start a local Ray (or connect to ``address``) unless Ray is already initialised."""
+    """Start a local Ray (or connect to ``address``) unless Ray is already initialised.
+
+    A local Ray runs its workers at the driver's priority (``RAY_worker_niceness=0`` unless set):
+    Ray's default, nice 15, starves the env workers (and their Blender processes) whenever other
+    processes keep the cores busy, though they are the expensive part of a rollout.
+    """
     ray = _require_ray()
     if ray.is_initialized():
         return
     if address is None:
+        import os
+
+        os.environ.setdefault("RAY_worker_niceness", "0")
         ray.init(num_cpus=num_cpus, include_dashboard=False, configure_logging=False)
     else:
         ray.init(address=address)
