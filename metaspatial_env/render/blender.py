@@ -223,7 +223,9 @@ class BlenderRenderer:
         engine: ``workbench`` (default), ``eevee`` or ``cycles``.
         samples: render samples for ``eevee`` (default 16) and ``cycles`` (default 32).
         denoise: Cycles denoising (default True).
-        aa: Workbench anti-aliasing: ``OFF``, ``FXAA`` (default) or a sample count ``5`` ... ``32``.
+        aa: Workbench anti-aliasing: ``OFF`` (default: FXAA triples a warm render's time on a
+            software-GL machine, 0.33 s against 0.11 s for 10 objects here), ``FXAA`` or a sample
+            count ``5`` ... ``32``.
         shadows: Workbench drop shadows (default True).
         device: Cycles device: ``auto`` (an NVIDIA GPU when there is one), ``cpu`` or ``gpu``.
         labels: write each object's id on both views (default True).
@@ -236,7 +238,7 @@ class BlenderRenderer:
     name = "blender"
 
     def __init__(self, image_size: Sequence[int] = (512, 1024), *, engine: str = "workbench",
-                 samples: int | None = None, denoise: bool = True, aa: str = "FXAA", shadows: bool = True,
+                 samples: int | None = None, denoise: bool = True, aa: str = "OFF", shadows: bool = True,
                  device: str = "auto", labels: bool = True, overlay: bool = True,
                  label_size: int | None = None, timeout: float = 120.0, start_timeout: float = 120.0):
         h, w = (int(v) for v in image_size)
