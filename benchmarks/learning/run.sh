@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# The measured learning experiment (CPU): pre-train the small policy, then RL with GRPO and RLOO,
-# then plot. Writes out/pretrain/tiny, out/train/cpu_tiny_{grpo,rloo} and benchmarks/results/learning_curves.png.
+# The measured learning experiment (CPU): pre-train the small policy, then RL with GRPO and RLOO
+# (in parallel, one torch thread each), then plot. Writes out/pretrain/tiny, out/train/cpu_tiny_{grpo,rloo}
+# and benchmarks/results/learning_curves.png. Numbers and wall times: benchmarks/README.md, "Training".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
-STEPS=${STEPS:-16}
-[ -d out/pretrain/tiny ] || $PY -m training.pretrain --out out/pretrain/tiny --rooms 1500 --steps 250 --batch-size 8
+mkdir -p out/logs
+[ -d out/pretrain/tiny ] || $PY -m training.pretrain --out out/pretrain/tiny --rooms 1500 --steps 500 --batch-size 16 \
+  --lr 2e-3 --threads 1 > out/logs/pretrain.log 2>&1
 for algo in grpo rloo; do
-  $PY -m metaspatial_env.cli train --config configs/cpu_tiny_${algo}.yaml steps=$STEPS progress=false \
-    > out/train_${algo}.log 2>&1 &
+  $PY -m metaspatial_env.cli train --config configs/cpu_tiny_${algo}.yaml progress=false "$@" \
+    > out/logs/train_${algo}.log 2>&1 &
 done
 wait
 $PY -m benchmarks.learning.plot out/train/cpu_tiny_grpo out/train/cpu_tiny_rloo --out benchmarks/results/learning_curves.png
