@@ -26,7 +26,7 @@ settled pose (placed flag, x, y, z mapped to [-1, 1] over the room, sin and cos 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import gymnasium as gym
@@ -34,6 +34,7 @@ import numpy as np
 from gymnasium import spaces
 
 from .actions import ParseResult, Placement
+from .config import from_mapping
 from .geometry import WALLS, Box
 from .physics import PhysicsWorld
 from .reward import REWARD_MODES, RewardConfig, turn_reward
@@ -89,11 +90,7 @@ class ContinuousConfig:
 
     @classmethod
     def from_kwargs(cls, kwargs: dict[str, Any]) -> ContinuousConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(kwargs) - known)
-        if unknown:
-            raise ValueError(f"unknown ContinuousLayoutEnv arguments {unknown}; known: {sorted(known)}")
-        return cls(**kwargs)
+        return from_mapping(cls, kwargs, "ContinuousLayoutEnv arguments")
 
 
 def object_features(max_objects: int) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import gymnasium as gym
@@ -19,6 +19,7 @@ import numpy as np
 from gymnasium import spaces
 
 from .actions import parse_action
+from .config import from_mapping
 from .geometry import Box
 from .judge import JudgeConfig, shared_judge
 from .physics import PhysicsWorld
@@ -86,11 +87,7 @@ class EnvConfig:
 
     @classmethod
     def from_kwargs(cls, kwargs: dict[str, Any]) -> EnvConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(kwargs) - known)
-        if unknown:
-            raise ValueError(f"unknown RoomLayoutEnv arguments {unknown}; known: {sorted(known)}")
-        return cls(**kwargs)
+        return from_mapping(cls, kwargs, "RoomLayoutEnv arguments")
 
 
 class RoomLayoutEnv(gym.Env):

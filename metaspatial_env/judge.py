@@ -22,11 +22,12 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
+from .config import from_mapping
 from .prompting import _metres, image_data_url
 from .reward import judge_term
 from .tasks import Task
@@ -78,13 +79,9 @@ class JudgeConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> JudgeConfig:
         if not isinstance(data, Mapping):
             raise ValueError(f"judge must be a dict of JudgeConfig fields, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown judge keys {unknown}; known: {sorted(known)}")
         if "model" not in data:
             raise ValueError("judge needs a 'model'")
-        return cls(**data)
+        return from_mapping(cls, data, "judge keys")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 
+from .config import from_mapping
+
 REWARD_MODES = ("absolute", "improvement", "final")
 #: Float slack on tolerance comparisons (a sofa on a 1 cm rug overlaps it by 0.010000000000000009 m).
 TOLERANCE_SLACK = 1e-9
@@ -62,12 +64,7 @@ class RewardConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, float] | None) -> RewardConfig:
         """Build from JSON-able kwargs; unknown keys raise ``ValueError``."""
-        data = dict(data or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown RewardConfig keys {unknown}; known: {sorted(known)}")
-        return cls(**data)
+        return from_mapping(cls, data, "RewardConfig keys")
 
     def weight(self, term: str) -> float:
         return getattr(self, f"{term}_weight")

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import csv
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from metaspatial_env.config import from_mapping
 
 RLLIB_ENV_NAME = "MetaSpatialContinuous-v0"
 ALGOS = ("appo", "ppo", "sac")
@@ -65,12 +67,7 @@ class RLlibRunConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> RLlibRunConfig:
-        data = dict(data or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown RLlib config keys {unknown}; known: {sorted(known)}")
-        return cls(**data)
+        return from_mapping(cls, data, "RLlib config keys")
 
 
 def load_run_config(algo: str | None = None, path: str | Path | None = None, **overrides: Any) -> RLlibRunConfig:

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from metaspatial_env.config import from_mapping
+
 RATIO_LEVELS = ("token", "sequence")
 KL_MODES = ("loss", "reward")
 CREDITS = ("episode", "turn")
@@ -83,12 +85,7 @@ class AlgorithmConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> AlgorithmConfig:
         """Build from a mapping (a YAML section); unknown keys are errors naming the known ones."""
-        data = dict(data or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown algorithm keys {unknown}; known: {sorted(known)}")
-        return cls(**data)
+        return from_mapping(cls, data, "algorithm keys")
 
 
 @dataclass
