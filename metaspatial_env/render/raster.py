@@ -382,6 +382,7 @@ class RasterRenderer:
     def _create_context(self):
         import moderngl
 
+        _load_triton_before_mesa()
         attempts = [self.backend] if self.backend else ["egl", None]
         errors = []
         for backend in attempts:
@@ -586,6 +587,23 @@ class RasterRenderer:
             px = views.to_pixels(tops, view)
             labels = [Label(objects[i].id, px[i, 0], px[i, 1], accents[i]) for i in order]
             painter.draw(image, labels, rect)
+
+
+def _load_triton_before_mesa() -> None:
+    """Import Triton, when it is installed (CUDA builds of torch pull it in), before the first GL context.
+
+    Mesa's software GL (llvmpipe) loads its LLVM with the context; a Triton imported after that
+    (``import transformers`` does, through ``torch._dynamo``) crashes the process with a
+    segmentation fault while loading its own bundled LLVM. In the other order both work.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("triton") is None:
+        return
+    try:
+        import triton  # noqa: F401
+    except Exception:  # a broken Triton is torch's problem, not the renderer's
+        pass
 
 
 def _drawable(o: RenderObject) -> bool:

@@ -331,3 +331,19 @@ def test_palette_is_deterministic_and_falls_back():
     assert all(0.0 <= c <= 1.0 for c in unknown)
     assert unknown != category_color("zebra_thing")
     assert all(0 <= c <= 255 for c in category_color_u8("zebra_thing"))
+
+
+def test_torch_stack_imports_after_rendering_in_the_same_process():
+    # Mesa's llvmpipe and Triton's bundled LLVM crash when Triton loads second; a fresh process
+    # renders first, then imports transformers (which imports Triton through torch._dynamo).
+    import subprocess
+    import sys
+
+    code = ("from metaspatial_env.render import make_renderer\n"
+            "from metaspatial_env.render.base import RenderScene\n"
+            "make_renderer('raster', (32, 64)).render(RenderScene((4.0, 4.0, 3.0), ()))\n"
+            "import transformers.activations\n"
+            "print('imported')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "imported" in done.stdout
