@@ -13,6 +13,8 @@ the slots directly. ``act`` is slot 0.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from metaspatial_env.prompting import hf_messages, message_images
@@ -27,6 +29,25 @@ def _transformers():
     except ImportError as error:
         raise ImportError("the hf policy needs torch and transformers: pip install 'metaspatial-env[hf]'") from error
     return torch, transformers
+
+
+def load_tokenizer(path: str):
+    """The tokenizer of a checkpoint: ``AutoTokenizer``, except for a plain ``tokenizers`` tokenizer.
+
+    A tokenizer saved as the generic backend (``tokenizer_class`` ``TokenizersBackend`` or
+    ``PreTrainedTokenizerFast``, as :func:`training.pretrain.build_tokenizer` saves) is loaded as
+    saved. ``AutoTokenizer`` would pick the model type's class (``Qwen2Tokenizer`` for the small
+    policy), which rebuilds the pre-tokenizer and so silently tokenizes differently from
+    pre-training (the small policy's prompts came out three times as long).
+    """
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    config_file = Path(path) / "tokenizer_config.json"
+    if config_file.is_file():
+        declared = json.loads(config_file.read_text()).get("tokenizer_class")
+        if declared in ("TokenizersBackend", "PreTrainedTokenizerFast"):
+            return PreTrainedTokenizerFast.from_pretrained(path)
+    return AutoTokenizer.from_pretrained(path)
 
 
 class HFPolicy(BatchedChatPolicy):
@@ -52,7 +73,7 @@ class HFPolicy(BatchedChatPolicy):
             self.vision = True
         except (ValueError, KeyError, OSError) as vision_error:
             try:  # a text-only checkpoint
-                self.tokenizer = transformers.AutoTokenizer.from_pretrained(path)
+                self.tokenizer = load_tokenizer(path)
                 self.processor = self.tokenizer
                 self.model = transformers.AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
                 self.vision = False

@@ -46,25 +46,6 @@ def _require_torch():
     return torch
 
 
-def load_tokenizer(path: str):
-    """The tokenizer of a checkpoint: ``AutoTokenizer``, except for a plain ``tokenizers`` tokenizer.
-
-    A tokenizer saved as the generic backend (``tokenizer_class`` ``TokenizersBackend`` or
-    ``PreTrainedTokenizerFast``, as :func:`training.pretrain.build_tokenizer` saves) is loaded as
-    saved. ``AutoTokenizer`` would pick the model type's class (``Qwen2Tokenizer`` for the small
-    policy), which rebuilds the pre-tokenizer and so silently tokenizes differently from
-    pre-training (the small policy's prompts came out three times as long).
-    """
-    from transformers import AutoTokenizer, PreTrainedTokenizerFast
-
-    config_file = Path(path) / "tokenizer_config.json"
-    if config_file.is_file():
-        declared = json.loads(config_file.read_text()).get("tokenizer_class")
-        if declared in ("TokenizersBackend", "PreTrainedTokenizerFast"):
-            return PreTrainedTokenizerFast.from_pretrained(path)
-    return AutoTokenizer.from_pretrained(path)
-
-
 def room_pool(source: str, min_objects: int, max_objects: int) -> list[dict[str, Any]]:
     """Reset options of the rooms of ``source`` with ``min_objects``-``max_objects`` objects.
 
@@ -219,6 +200,8 @@ class Trainer:
 
     def _load_policy(self, resume_dir: Path | None):
         from transformers import AutoModelForCausalLM
+
+        from agents.hf_policy import load_tokenizer
 
         mc = self.config.model
         tokenizer = load_tokenizer(mc.path)
@@ -549,4 +532,4 @@ def train(config: TrainConfig) -> list[dict[str, float]]:
         trainer.close()
 
 
-__all__ = ["Trainer", "train", "load_tokenizer", "room_pool", "episode_metrics"]
+__all__ = ["Trainer", "train", "room_pool", "episode_metrics"]
