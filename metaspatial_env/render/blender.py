@@ -45,9 +45,8 @@ from pathlib import Path
 import numpy as np
 
 from .base import RenderObject, RenderScene
-from .labels import Label, LabelPainter, font_size_for
-from .palette import category_color
-from .raster import ViewLayout
+from .labels import LabelPainter, font_size_for
+from .raster import ViewLayout, annotate_views
 
 log = logging.getLogger(__name__)
 
@@ -370,18 +369,7 @@ class BlenderRenderer:
         """Id labels and the plan's compass, with the rasteriser's painter at the same pixels."""
         if self._painter is None:
             self._painter = LabelPainter(self.label_size)
-        painter = self._painter
-        if self.overlay:
-            X, Y, Z = (float(v) for v in scene.room_size)
-            painter.compass(image, views.plan_rect, f"{X:g} x {Y:g} m, h {Z:g} m")
-        if not self.labels or not objects:
-            return
-        tops = np.array([[*o.box.center[:2], o.box.z_range[1]] for o in objects], dtype=np.float64)
-        accents = [tuple(int(round(c * 255)) for c in category_color(o.category or o.id)) for o in objects]
-        order = sorted(range(len(objects)), key=lambda i: (-tops[i, 2], objects[i].id))
-        for view, rect in (("perspective", views.persp_rect), ("plan", views.plan_rect)):
-            px = views.to_pixels(tops, view)
-            painter.draw(image, [Label(objects[i].id, px[i, 0], px[i, 1], accents[i]) for i in order], rect)
+        annotate_views(self._painter, image, scene, objects, views, labels=self.labels, overlay=self.overlay)
 
 
 def render_in_fresh_process(scene: RenderScene, image_size=(512, 1024), **settings) -> tuple[np.ndarray, float]:

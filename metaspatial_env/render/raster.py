@@ -571,22 +571,29 @@ class RasterRenderer:
     def _annotate(self, image, scene, objects, views: ViewLayout) -> None:
         if self._painter is None:
             self._painter = LabelPainter(self.label_size)
-        painter = self._painter
-        if self.overlay:
-            X, Y, Z = (float(v) for v in scene.room_size)
-            painter.compass(image, views.plan_rect, f"{X:g} x {Y:g} m, h {Z:g} m")
-        if not self.labels or not objects:
-            return
-        tops = np.array([[*o.box.center[:2], o.box.center[2] + o.box.size[2] / 2.0]
-                         for o in objects], dtype=np.float64)
-        accents = [tuple(int(round(c * 255)) for c in category_color(o.category or o.id))
-                   for o in objects]
-        # higher objects are labelled first, so they keep their spot when labels collide
-        order = sorted(range(len(objects)), key=lambda i: (-tops[i, 2], objects[i].id))
-        for view, rect in (("perspective", views.persp_rect), ("plan", views.plan_rect)):
-            px = views.to_pixels(tops, view)
-            labels = [Label(objects[i].id, px[i, 0], px[i, 1], accents[i]) for i in order]
-            painter.draw(image, labels, rect)
+        annotate_views(self._painter, image, scene, objects, views, labels=self.labels, overlay=self.overlay)
+
+
+def annotate_views(painter: LabelPainter, image: np.ndarray, scene: RenderScene, objects, views: ViewLayout, *,
+                   labels: bool, overlay: bool) -> None:
+    """Draw the plan's compass and room size (``overlay``) and each object's id (``labels``) in place.
+
+    Shared by every backend, so labels sit at the same pixels whatever drew the views.
+    """
+    if overlay:
+        X, Y, Z = (float(v) for v in scene.room_size)
+        painter.compass(image, views.plan_rect, f"{X:g} x {Y:g} m, h {Z:g} m")
+    if not labels or not objects:
+        return
+    tops = np.array([[*o.box.center[:2], o.box.center[2] + o.box.size[2] / 2.0]
+                     for o in objects], dtype=np.float64)
+    accents = [tuple(int(round(c * 255)) for c in category_color(o.category or o.id))
+               for o in objects]
+    # higher objects are labelled first, so they keep their spot when labels collide
+    order = sorted(range(len(objects)), key=lambda i: (-tops[i, 2], objects[i].id))
+    for view, rect in (("perspective", views.persp_rect), ("plan", views.plan_rect)):
+        px = views.to_pixels(tops, view)
+        painter.draw(image, [Label(objects[i].id, px[i, 0], px[i, 1], accents[i]) for i in order], rect)
 
 
 def _load_triton_before_mesa() -> None:
