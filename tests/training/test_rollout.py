@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import gymnasium as gym
 import pytest
 
 pytest.importorskip("ray")
@@ -16,8 +15,9 @@ import torch  # noqa: E402
 import metaspatial_env  # noqa: E402, F401
 from metaspatial_env.tasks.splits import load_split  # noqa: E402
 from training.engines import HFEngine, SamplingConfig  # noqa: E402
-from training.pretrain import build_model, build_tokenizer  # noqa: E402
 from training.rollout import RolloutDriver, object_scores, prompt_ids  # noqa: E402
+
+from .tiny_policy import save_tiny_policy  # noqa: E402
 
 ENV_ID = "metaspatial_env:MetaSpatial-Text-v0"
 ENV_KWARGS = {"max_turns": 2}
@@ -33,18 +33,13 @@ def ray_local():
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory, monkeypatch_module):
     """A tiny Qwen2 model and BPE tokenizer built here, saved and loaded back offline."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
+
+    from agents.hf_policy import load_tokenizer
 
     monkeypatch_module.setenv("HF_HUB_OFFLINE", "1")
-    env = gym.make(ENV_ID, **ENV_KWARGS)
-    texts = [env.reset(options=room)[0]["text"] for room in _rooms(30)]
-    texts.append('<answer>[{"new_object_id": "x", "x": 1.5, "y": 0.25, "z": 0.5, "z_angle": 90}]</answer>')
-    env.close()
-    path = tmp_path_factory.mktemp("tiny_policy")
-    tokenizer = build_tokenizer(texts, vocab_size=1000)
-    build_model(tokenizer, hidden_size=32, layers=2, heads=2, seed=0).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return AutoTokenizer.from_pretrained(path), AutoModelForCausalLM.from_pretrained(path)
+    path = save_tiny_policy(tmp_path_factory.mktemp("tiny_policy"), ENV_ID, _rooms(30), ENV_KWARGS)
+    return load_tokenizer(path), AutoModelForCausalLM.from_pretrained(path)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 
-import gymnasium as gym
 import pytest
 
 pytest.importorskip("ray")
@@ -14,8 +13,9 @@ import ray  # noqa: E402
 
 import metaspatial_env  # noqa: E402, F401
 from training.config import TrainConfig, apply_overrides, load_config  # noqa: E402
-from training.pretrain import build_model, build_tokenizer  # noqa: E402
 from training.trainer import Trainer, room_pool  # noqa: E402
+
+from .tiny_policy import save_tiny_policy  # noqa: E402
 
 ENV_ID = "metaspatial_env:MetaSpatial-Text-v0"
 #: A few easy generated rooms: no split file to load and validate.
@@ -25,15 +25,7 @@ ROOMS = "generated:9100000:6"
 @pytest.fixture(scope="module")
 def tiny_model_path(tmp_path_factory):
     """A tiny Qwen2 policy and BPE tokenizer built here and saved (loaded back offline by the trainer)."""
-    env = gym.make(ENV_ID)
-    texts = [env.reset(options=room)[0]["text"] for room in room_pool(ROOMS, 1, 5)]
-    texts.append('<answer>[{"new_object_id": "x", "x": 1.5, "y": 0.25, "z": 0.5, "z_angle": 90}]</answer>')
-    env.close()
-    path = tmp_path_factory.mktemp("tiny_policy")
-    tokenizer = build_tokenizer(texts, vocab_size=1000)
-    build_model(tokenizer, hidden_size=32, layers=2, heads=2, seed=0).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return str(path)
+    return save_tiny_policy(tmp_path_factory.mktemp("tiny_policy"), ENV_ID, room_pool(ROOMS, 1, 5))
 
 
 @pytest.fixture(scope="module")
