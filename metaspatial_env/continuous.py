@@ -38,7 +38,7 @@ from .config import from_mapping
 from .geometry import WALLS, Box
 from .physics import PhysicsWorld
 from .reward import REWARD_MODES, RewardConfig, turn_reward
-from .scoring import evaluate_layout
+from .scoring import evaluate_layout, initial_boxes
 from .tasks import Task
 from .tasks.schema import LAYOUT_ELEMENTS, LAYOUT_PREPOSITIONS, OBJECT_PREPOSITIONS
 from .tasks.splits import load_split, split_names
@@ -139,8 +139,7 @@ class ContinuousLayoutEnv(gym.Env):
         if len(self._task.objects) > self.config.max_objects:
             raise ValueError(f"task {self._task.id!r} has {len(self._task.objects)} objects; "
                              f"this env has {self.config.max_objects} slots")
-        X, Y, _ = self._task.size
-        self._boxes = {o.id: Box(o.size, (X / 2.0, Y / 2.0, o.size[2] / 2.0), o.z_angle) for o in self._task.objects}
+        self._boxes = initial_boxes(self._task)
         self._placed = set()
         self._turn = 0
         self._previous_total = 0.0

@@ -26,7 +26,7 @@ from .physics import PhysicsWorld
 from .prompting import MAX_TEXT_CHARS, feedback_text, task_prompt
 from .render import RenderObject, RenderScene, make_renderer
 from .reward import REWARD_MODES, RewardConfig, total_reward, turn_reward
-from .scoring import Evaluation, evaluate_layout
+from .scoring import Evaluation, evaluate_layout, initial_boxes
 from .spaces import TEXT_CHARSET, LayoutActionSpace
 from .tasks import Task
 from .tasks.splits import load_split, split_names
@@ -141,9 +141,7 @@ class RoomLayoutEnv(gym.Env):
         clock = time.perf_counter()
         self._task = self._choose_task(options or {})
         self.action_space.task = self._task
-        X, Y, _ = self._task.size
-        # Objects start stacked at the room centre until an answer places them.
-        self._boxes = {o.id: Box(o.size, (X / 2.0, Y / 2.0, o.size[2] / 2.0), o.z_angle) for o in self._task.objects}
+        self._boxes = initial_boxes(self._task)
         self._placed = set()
         self._turn = 0
         self._previous_total = 0.0

@@ -66,6 +66,13 @@ class Evaluation:
         return {oid: pose_dict(s.box) for oid, s in self.settle.objects.items()}
 
 
+def initial_boxes(task: Task) -> dict[str, Box]:
+    """Every object's pose before an answer places it: stacked at the room's centre (DESIGN.md
+    section 6), so leaving an object out of the answer costs."""
+    X, Y, _ = task.size
+    return {o.id: Box(o.size, (X / 2.0, Y / 2.0, o.size[2] / 2.0), o.z_angle) for o in task.objects}
+
+
 def pose_dict(box: Box) -> dict[str, float]:
     """A box's pose in the action schema's keys, rounded to 0.1 mm."""
     x, y, z = box.center
