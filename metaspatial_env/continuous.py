@@ -62,6 +62,11 @@ class ContinuousConfig:
     drawn (easy rooms: 5)."""
     min_objects: int = 1
     """Only rooms with at least this many objects are drawn."""
+    rooms: int = 0
+    """Draw only the first ``rooms`` rooms of the split that pass the object-count filter (in split
+    order); 0 draws all of them. A small fixed pool makes a task that a classic agent can learn in
+    minutes on a CPU (it can remember a layout per room); ``reset(options={"task_id": ...})`` still
+    reaches any room of the split."""
     max_turns: int = 3
     """Layouts per episode; each one can refine the last (the observation shows the settled poses)."""
     reward_mode: str = "improvement"
@@ -80,6 +85,8 @@ class ContinuousConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if not isinstance(self.rooms, int) or isinstance(self.rooms, bool) or self.rooms < 0:
+            raise ValueError(f"rooms must be an int >= 0 (0: all rooms), got {self.rooms!r}")
         if self.min_objects > self.max_objects:
             raise ValueError(f"min_objects ({self.min_objects}) is above max_objects ({self.max_objects})")
         if self.reward_mode not in REWARD_MODES:
@@ -116,6 +123,11 @@ class ContinuousLayoutEnv(gym.Env):
         self.tasks = tuple(t for t in load_split(cfg.split) if cfg.min_objects <= len(t.objects) <= cfg.max_objects)
         if not self.tasks:
             raise ValueError(f"split {cfg.split!r} has no room with {cfg.min_objects}..{cfg.max_objects} objects")
+        if cfg.rooms > len(self.tasks):
+            raise ValueError(f"rooms={cfg.rooms} but split {cfg.split!r} has only {len(self.tasks)} rooms with "
+                             f"{cfg.min_objects}..{cfg.max_objects} objects")
+        if cfg.rooms:
+            self.tasks = self.tasks[:cfg.rooms]
         size = 4 + cfg.max_objects * object_features(cfg.max_objects)
         self.observation_space = spaces.Box(-1.0, 1.0, (size,), np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, (cfg.max_objects * ACTION_DIMS,), np.float32)

@@ -97,8 +97,26 @@ def test_same_seed_same_episode_and_pickle():
     assert clone.config == a.config and np.array_equal(run(clone)[0], oa)
 
 
+def test_rooms_limits_the_pool_to_the_first_filtered_rooms():
+    everything = ContinuousLayoutEnv(max_objects=5)
+    env = gym.make("metaspatial_env:MetaSpatialContinuous-v0", max_objects=5, rooms=3)
+    assert env.unwrapped.tasks == everything.tasks[:3]
+    drawn = {env.reset(seed=seed)[1]["task_id"] for seed in range(40)}
+    assert drawn == {t.id for t in everything.tasks[:3]}  # 40 draws from 3 rooms reach each, and only them
+    # A named room outside the pool is still reachable.
+    outside = everything.tasks[5].id
+    assert env.reset(options={"task_id": outside})[1]["task_id"] == outside
+    check_env(env.unwrapped)
+    assert ContinuousLayoutEnv(max_objects=5, rooms=len(everything.tasks)).tasks == everything.tasks
+    env.close()
+
+
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"max_objects": 0}, "max_objects"),
+    ({"rooms": -1}, "rooms must be"),
+    ({"rooms": 2.0}, "rooms must be"),
+    ({"rooms": True}, "rooms must be"),
+    ({"max_objects": 5, "rooms": 10_000}, "only"),
     ({"min_objects": 6, "max_objects": 5}, "min_objects"),
     ({"min_objects": 21, "max_objects": 30, "split": "test"}, "no room"),
     ({"observation": "image"}, "vector"),
