@@ -233,3 +233,44 @@ def test_eevee_renders():
         image = r.render(scene_with())
         assert r.worker_info["engine"].startswith("BLENDER_EEVEE")
         assert image.shape == (48, 96, 3) and image.std() > 0
+
+
+def _exr(channels, w, h, planes, compression=0):
+    """A minimal scanline OpenEXR file: ``planes[name]`` is an (h, w) float16 array per channel."""
+    import struct
+
+    def attr(name, kind, value):
+        return name.encode() + b"\0" + kind.encode() + b"\0" + struct.pack("<i", len(value)) + value
+
+    chlist = b"".join(c.encode() + b"\0" + struct.pack("<i", 1) + bytes(12) for c in channels) + b"\0"
+    header = (b"\x76\x2f\x31\x01" + bytes([2, 0, 0, 0]) + attr("channels", "chlist", chlist)
+              + attr("compression", "compression", bytes([compression]))
+              + attr("dataWindow", "box2i", struct.pack("<4i", 0, 0, w - 1, h - 1)) + b"\0")
+    rows = [struct.pack("<ii", y, 2 * w * len(channels)) + b"".join(planes[c][y].tobytes() for c in channels)
+            for y in range(h)]
+    offsets, at = [], len(header) + 8 * h
+    for row in rows:
+        offsets.append(at)
+        at += len(row)
+    return header + struct.pack(f"<{h}Q", *offsets) + b"".join(rows)
+
+
+def test_worker_reads_blenders_half_float_exr_and_applies_the_srgb_curve():
+    from metaspatial_env.render.blender_worker import read_exr_half, srgb_table
+
+    w, h = 3, 2
+    rng = np.random.default_rng(0)
+    planes = {c: rng.uniform(0, 1, (h, w)).astype(np.float16) for c in "ABGR"}  # stored alphabetically
+    bits = read_exr_half(_exr("ABGR", w, h, planes))
+    assert bits.shape == (h, w, 3) and bits.dtype == np.uint16
+    for i, c in enumerate("RGB"):
+        np.testing.assert_array_equal(bits[..., i].view(np.float16), planes[c])
+    table = srgb_table()
+    linear = np.array([-1.0, 0.0, 0.002, 0.05, 0.2, 1.0, 7.0, np.nan], dtype=np.float16)
+    assert table[linear.view(np.uint16)].tolist() == [0, 0, 7, 63, 124, 255, 255, 0]
+    with pytest.raises(ValueError, match="compressed"):
+        read_exr_half(_exr("BGR", w, h, planes, compression=3))
+    with pytest.raises(ValueError, match="truncated"):
+        read_exr_half(_exr("BGR", w, h, planes)[:-4])
+    with pytest.raises(ValueError, match="not an OpenEXR"):
+        read_exr_half(b"BM" + bytes(60))
