@@ -47,6 +47,9 @@ import numpy as np
 
 from .furniture import build_parts, color_scheme, part_finish, srgb_to_linear
 
+#: Material slots of every mesh, in order (a face's ``material_index`` picks its finish).
+FINISHES = ("matte", "metal", "glossy", "glow")
+
 #: Engine names of the renderer -> Blender engine identifiers (EEVEE's is found at run time).
 ENGINE_IDS = {"workbench": "BLENDER_WORKBENCH", "cycles": "CYCLES"}
 
@@ -126,7 +129,7 @@ class BlenderScene:
         self.tmp = _shm_dir()
         self.room_key = None
         self.room_objects: dict[str, list] = {"both": [], "perspective": [], "plan": []}
-        self.objects: dict[str, list] = {}  # id -> [signature, root, parts, pose]
+        self.objects: dict[str, list] = {}  # id -> [signature, object, pose]
         self._build_shared()
         self.configure(settings)
 
@@ -136,8 +139,9 @@ class BlenderScene:
         from mathutils import Matrix
 
         bpy = self.bpy
-        # one material per finish; the colour comes from each object's `color` (Object Info node),
-        # which is also what Workbench draws with color_type="OBJECT"
+        # one material per finish (a mesh's material slots, in FINISHES order, picked per face);
+        # the colour comes from the mesh's "color" attribute (Attribute node), which is also what
+        # Workbench draws with color_type="VERTEX"
         self.materials = {}
         for finish, (metallic, roughness, emission) in {
             "matte": (0.0, 0.65, 0.0), "metal": (1.0, 0.35, 0.0), "glossy": (0.0, 0.08, 0.0),
@@ -147,7 +151,8 @@ class BlenderScene:
             mat.use_nodes = True
             nodes, links = mat.node_tree.nodes, mat.node_tree.links
             bsdf = next(n for n in nodes if n.type == "BSDF_PRINCIPLED")
-            info = nodes.new("ShaderNodeObjectInfo")
+            info = nodes.new("ShaderNodeAttribute")
+            info.attribute_name = "color"
             links.new(info.outputs["Color"], bsdf.inputs["Base Color"])
             bsdf.inputs["Metallic"].default_value = metallic
             bsdf.inputs["Roughness"].default_value = roughness
@@ -156,7 +161,8 @@ class BlenderScene:
                 bsdf.inputs["Emission Strength"].default_value = emission
             self.materials[finish] = mat
 
-        self.meshes = {}
+        # unit primitives as arrays, copied (scaled and moved) into each object's one mesh
+        self.templates: dict[str, tuple[np.ndarray, ...]] = {}
 
         def make(name, build, smooth, transform=None):
             bm = bmesh.new()
@@ -169,8 +175,16 @@ class BlenderScene:
             mesh = bpy.data.meshes.new(name)
             bm.to_mesh(mesh)
             bm.free()
-            mesh.materials.append(self.materials["matte"])
-            self.meshes[name] = mesh
+            co = np.empty(3 * len(mesh.vertices), np.float32)
+            loops = np.empty(len(mesh.loops), np.int32)
+            starts = np.empty(len(mesh.polygons), np.int32)
+            smooth_faces = np.empty(len(mesh.polygons), bool)
+            mesh.vertices.foreach_get("co", co)
+            mesh.loops.foreach_get("vertex_index", loops)
+            mesh.polygons.foreach_get("loop_start", starts)
+            mesh.polygons.foreach_get("use_smooth", smooth_faces)
+            bpy.data.meshes.remove(mesh)
+            self.templates[name] = (co.reshape(-1, 3), loops, starts, smooth_faces)
 
         def cube(bm):
             bmesh.ops.create_cube(bm, size=1.0)
@@ -248,7 +262,7 @@ class BlenderScene:
         scene.render.use_sequencer = False
         shading = scene.display.shading
         shading.light = "STUDIO"
-        shading.color_type = "OBJECT"
+        shading.color_type = "VERTEX"  # the meshes' "color" attribute
         shading.show_specular_highlight = False
 
     def configure(self, settings: dict) -> None:
@@ -299,69 +313,96 @@ class BlenderScene:
         return "CPU"
 
     # -- scene building ------------------------------------------------------------------------
-    def _part_object(self, name, part, rgb, parent):
+    def _mesh_object(self, name, pieces):
+        """One object whose mesh holds every piece ``(template, center, size, srgb, finish)``.
+
+        One object per piece of furniture (not per part): Blender builds a new depsgraph for
+        every render call and pays for each object in it (about 60 us on this machine), so
+        262 part objects cost some 15 ms a view more than 20 merged ones.
+        """
         bpy = self.bpy
-        mesh_name = part.shape if part.shape != "cylinder" or part.axis == "z" else f"cylinder_{part.axis}"
-        obj = bpy.data.objects.new(name, self.meshes[mesh_name])
-        obj.color = (*srgb_to_linear(rgb), 1.0)
+        co, loops, starts, smooth, material, color = [], [], [], [], [], []
+        n_verts = n_loops = 0
+        for shape, center, size, rgb, finish in pieces:
+            t_co, t_loops, t_starts, t_smooth = self.templates[shape]
+            co.append(t_co * np.asarray(size, np.float32) + np.asarray(center, np.float32))
+            loops.append(t_loops + n_verts)
+            starts.append(t_starts + n_loops)
+            smooth.append(t_smooth)
+            material.append(np.full(len(t_starts), FINISHES.index(finish), np.int32))
+            color.append(np.tile(np.array([*srgb_to_linear(rgb), 1.0], np.float32), (len(t_co), 1)))
+            n_verts += len(t_co)
+            n_loops += len(t_loops)
+        mesh = bpy.data.meshes.new(name)
+        mesh.vertices.add(n_verts)
+        mesh.vertices.foreach_set("co", np.concatenate(co).ravel())
+        mesh.loops.add(n_loops)
+        mesh.loops.foreach_set("vertex_index", np.concatenate(loops))
+        mesh.polygons.add(sum(len(s) for s in starts))
+        mesh.polygons.foreach_set("loop_start", np.concatenate(starts))
+        mesh.polygons.foreach_set("use_smooth", np.concatenate(smooth))
+        mesh.polygons.foreach_set("material_index", np.concatenate(material))
+        mesh.update()
+        for finish in FINISHES:
+            mesh.materials.append(self.materials[finish])
+        # point colours in scene-linear floats, as Object.color was: each piece has its own vertices
+        attribute = mesh.color_attributes.new("color", "FLOAT_COLOR", "POINT")
+        attribute.data.foreach_set("color", np.concatenate(color).ravel())
+        mesh.color_attributes.active_color = attribute
+        mesh.color_attributes.render_color_index = mesh.color_attributes.active_color_index
+        obj = bpy.data.objects.new(name, mesh)
         self.scene.collection.objects.link(obj)
-        # the shared mesh has one material slot; each object links its own finish to it
-        obj.material_slots[0].link = "OBJECT"
-        obj.material_slots[0].material = self.materials[part_finish(part.role)]
-        obj.parent = parent
-        obj.location = part.center
-        obj.scale = part.size
         return obj
 
-    def _box_object(self, name, lo, hi, rgb, group):
-        obj = self.bpy.data.objects.new(name, self.meshes["box"])
-        obj.color = (*srgb_to_linear(rgb), 1.0)
-        obj.location = tuple((a + b) / 2 for a, b in zip(lo, hi))
-        obj.scale = tuple(max(b - a, 1e-5) for a, b in zip(lo, hi))
-        self.scene.collection.objects.link(obj)
-        obj.material_slots[0].link = "OBJECT"
-        obj.material_slots[0].material = self.materials["matte"]
-        self.room_objects[group].append(obj)
+    def _remove(self, obj) -> None:
+        mesh = obj.data
+        self.bpy.data.objects.remove(obj, do_unlink=True)
+        self.bpy.data.meshes.remove(mesh)
 
     def _build_room(self, room, plan_px) -> None:
+        """The room as one object per view group: ``both`` views, ``perspective`` only, ``plan`` only."""
         from .raster import FLOOR_RGB, PLAN_WALL_RGB, WALL_RGB
 
         for objs in self.room_objects.values():
             for obj in objs:
-                self.bpy.data.objects.remove(obj, do_unlink=True)
+                self._remove(obj)
             objs.clear()
         X, Y, Z = room
+        boxes = {group: [] for group in self.room_objects}
+
+        def box(lo, hi, rgb, group):
+            center = tuple((a + b) / 2 for a, b in zip(lo, hi))
+            boxes[group].append(("box", center, tuple(max(b - a, 1e-5) for a, b in zip(lo, hi)), rgb, "matte"))
+
         t = min(0.12, 0.04 * max(X, Y, Z))
-        self._box_object("floor", (0, 0, -t), (X, Y, 0), FLOOR_RGB, "both")
-        self._box_object("north_wall", (0, Y, -t), (X + t, Y + t, Z), WALL_RGB, "perspective")
-        self._box_object("east_wall", (X, 0, -t), (X + t, Y, Z), WALL_RGB, "perspective")
+        box((0, 0, -t), (X, Y, 0), FLOOR_RGB, "both")
+        box((0, Y, -t), (X + t, Y + t, Z), WALL_RGB, "perspective")  # north wall
+        box((X, 0, -t), (X + t, Y, Z), WALL_RGB, "perspective")  # east wall
         o = 3.0 * plan_px  # a 3 px outline around the plan's floor
-        for i, (lo, hi) in enumerate((((-o, -o, -0.02), (X + o, 0, 0)), ((-o, Y, -0.02), (X + o, Y + o, 0)),
-                                      ((-o, 0, -0.02), (0, Y, 0)), ((X, 0, -0.02), (X + o, Y, 0)))):
-            self._box_object(f"plan_outline_{i}", lo, hi, PLAN_WALL_RGB, "plan")
+        for lo, hi in (((-o, -o, -0.02), (X + o, 0, 0)), ((-o, Y, -0.02), (X + o, Y + o, 0)),
+                       ((-o, 0, -0.02), (0, Y, 0)), ((X, 0, -0.02), (X + o, Y, 0))):
+            box(lo, hi, PLAN_WALL_RGB, "plan")
         grid = tuple(c * 0.86 for c in FLOOR_RGB)  # a 1 m floor grid, as the rasteriser draws
         w = max(0.008, 1.0 * plan_px)
         for i in range(1, int(math.ceil(X))):
             if i < X:
-                self._box_object(f"grid_x{i}", (i - w / 2, 0, 0), (i + w / 2, Y, 0.0015), grid, "both")
+                box((i - w / 2, 0, 0), (i + w / 2, Y, 0.0015), grid, "both")
         for j in range(1, int(math.ceil(Y))):
             if j < Y:
-                self._box_object(f"grid_y{j}", (0, j - w / 2, 0), (X, j + w / 2, 0.0015), grid, "both")
+                box((0, j - w / 2, 0), (X, j + w / 2, 0.0015), grid, "both")
+        for group, pieces in boxes.items():
+            self.room_objects[group].append(self._mesh_object(f"room_{group}", pieces))
 
     def _remove_object(self, oid) -> None:
-        _, root, parts, _ = self.objects.pop(oid)
-        for obj in parts:
-            self.bpy.data.objects.remove(obj, do_unlink=True)
-        self.bpy.data.objects.remove(root, do_unlink=True)
+        self._remove(self.objects.pop(oid)[1])
 
     def _build_object(self, oid, category, size, material, style):
-        bpy = self.bpy
-        root = bpy.data.objects.new(f"obj:{oid}", None)
-        self.scene.collection.objects.link(root)
         scheme = color_scheme(category, material, style)
-        parts = [self._part_object(f"{oid}:{i}", p, scheme.get(p.role, scheme["body"]), root)
-                 for i, p in enumerate(build_parts(category, tuple(size)))]
-        return root, parts
+        pieces = []
+        for p in build_parts(category, tuple(size)):
+            shape = p.shape if p.shape != "cylinder" or p.axis == "z" else f"cylinder_{p.axis}"
+            pieces.append((shape, p.center, p.size, scheme.get(p.role, scheme["body"]), part_finish(p.role)))
+        return self._mesh_object(f"obj:{oid}", pieces)
 
     def sync(self, scene: dict) -> dict:
         """Bring Blender's scene to ``scene``; returns counts of what changed (for benchmarks)."""
@@ -381,15 +422,15 @@ class BlenderScene:
             if current is None or current[0] != signature:
                 if current is not None:
                     self._remove_object(o["id"])
-                root, parts = self._build_object(o["id"], o["category"], o["size"], o["material"], o["style"])
-                current = self.objects[o["id"]] = [signature, root, parts, None]
+                obj = self._build_object(o["id"], o["category"], o["size"], o["material"], o["style"])
+                current = self.objects[o["id"]] = [signature, obj, None]
                 counts["built"] += 1
             pose = (tuple(o["center"]), o["z_angle"])
-            if current[3] != pose:  # compared in float64: Blender stores float32
-                root = current[1]
-                root.location = pose[0]
-                root.rotation_euler = (0.0, 0.0, -math.radians(pose[1]))  # compass heading: clockwise from above
-                current[3] = pose
+            if current[2] != pose:  # compared in float64: Blender stores float32
+                obj = current[1]
+                obj.location = pose[0]
+                obj.rotation_euler = (0.0, 0.0, -math.radians(pose[1]))  # compass heading: clockwise from above
+                current[2] = pose
                 counts["moved"] += 1
         return counts
 
