@@ -10,7 +10,8 @@ Measured in one run, on the same scenes:
 - ``blender-<engine>``: :class:`~metaspatial_env.render.blender.BlenderRenderer` kept warm
   (workbench, eevee, cycles with few samples); median seconds per render after a warm-up render.
 - ``fresh-process``: the reference release's way, a new Python + bpy process per render that
-  builds the scene, renders it and exits (Workbench, same scene and cameras).
+  builds the scene, renders it and exits (Workbench, same scene and cameras), timed in pairs with
+  the warm renderer, with the default settings and again with ``shadows=False``.
 - ``raster``: the moderngl rasteriser.
 - ``env``: ``MetaSpatial-v0`` itself (Blender Workbench) on the 10-object room: reset and step
   times (parse, physics, reward and render together) against the DESIGN.md budgets.
@@ -100,6 +101,30 @@ def time_env(task: Task, image_size, repeats: int) -> tuple[float, float]:
     return statistics.median(resets), statistics.median(steps)
 
 
+def time_paired(scenes, size, repeats: int, **settings) -> tuple[dict[int, float], dict[int, float]]:
+    """Median seconds of a fresh-process render and of a warm Workbench render, timed in pairs.
+
+    One fresh-process render, then two warm renders, repeated: a shared machine's changing load
+    hits both sides alike. Both use the same renderer ``settings``.
+    """
+    fresh, paired = {}, {}
+    warm = make_renderer("blender", size, **settings)
+    try:
+        for n, pair in scenes.items():
+            warm.render(pair[1])
+            f_times, w_times = [], []
+            for _ in range(repeats):
+                f_times.append(render_in_fresh_process(pair[0], size, **settings)[1])
+                for scene in pair:
+                    clock = time.perf_counter()
+                    warm.render(scene)
+                    w_times.append(time.perf_counter() - clock)
+            fresh[n], paired[n] = statistics.median(f_times), statistics.median(w_times)
+    finally:
+        warm.close()
+    return fresh, paired
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=10, help="renders per persistent backend")
@@ -135,26 +160,15 @@ def main() -> None:
         finally:
             renderer.close()
         print(f"{label:>18}: " + "  ".join(f"{n} objects {t:7.3f} s" for n, t in results[label].items()) + note)
-    # the speed-up is measured in pairs (a fresh-process render, then two warm renders) so that a
-    # shared machine's changing load hits both sides alike
-    fresh, paired = {}, {}
-    warm = make_renderer("blender", size)
-    try:
-        for n, pair in scenes.items():
-            warm.render(pair[1])
-            f_times, w_times = [], []
-            for _ in range(args.fresh_repeats):
-                f_times.append(render_in_fresh_process(pair[0], size)[1])
-                for scene in pair:
-                    clock = time.perf_counter()
-                    warm.render(scene)
-                    w_times.append(time.perf_counter() - clock)
-            fresh[n], paired[n] = statistics.median(f_times), statistics.median(w_times)
-    finally:
-        warm.close()
+    # the speed-up, with the default settings (drop shadows in the perspective view) and with the
+    # `shadows=False` option, each against a fresh process with the same settings
+    fresh, paired = time_paired(scenes, size, args.fresh_repeats)
+    fresh_flat, paired_flat = time_paired(scenes, size, args.fresh_repeats, shadows=False)
     results["fresh-process"], results["blender-workbench-paired"] = fresh, paired
-    print(f"{'fresh-process':>18}: " + "  ".join(f"{n} objects {t:7.3f} s" for n, t in fresh.items()))
-    print(f"{'(paired workbench)':>18}: " + "  ".join(f"{n} objects {t:7.3f} s" for n, t in paired.items()))
+    results["fresh-process-no-shadows"], results["blender-workbench-no-shadows-paired"] = fresh_flat, paired_flat
+    for label, times in (("fresh-process", fresh), ("(paired workbench)", paired),
+                         ("fresh, no shadows", fresh_flat), ("(paired, no shadows)", paired_flat)):
+        print(f"{label:>18}: " + "  ".join(f"{n} objects {t:7.3f} s" for n, t in times.items()))
 
     reset_s, step_s = time_env(tasks[10], size, args.repeats)
     results["env-10"] = {"reset": reset_s, "step": step_s}
@@ -165,7 +179,8 @@ def main() -> None:
     workbench = results["blender-workbench"]
     for n in scenes:
         print(f"  {n} objects: fresh process / persistent Workbench (paired) = x{fresh[n] / paired[n]:.1f} "
-              f"(goal >= 10); persistent Workbench / raster = x{workbench[n] / results['raster'][n]:.1f}")
+              f"(goal >= 10); without shadows x{fresh_flat[n] / paired_flat[n]:.1f}; "
+              f"persistent Workbench / raster = x{workbench[n] / results['raster'][n]:.1f}")
         for label in ("blender-eevee", "blender-cycles"):
             if label in results:
                 print(f"  {n} objects: {label} / Workbench = x{results[label][n] / workbench[n]:.1f}")
