@@ -1,12 +1,13 @@
 """RLlib PPO and SAC on ``MetaSpatialContinuous-v0`` (CPU): learning curves against a random policy.
 
-Each algorithm trains from its ready config (``training/configs/rllib_<algo>.yaml``: easy rooms
-of at most 5 objects, one layout per episode, so an episode's return is the layout's reward total)
-for at most ``--minutes`` of training, in its own local Ray (``num_cpus=2``). The baseline, measured
-in the same run, is a uniform random policy on the same env. Writes ``rllib_<algo>.csv`` and
-``rllib_curves.png`` to ``--out`` and prints a JSON summary (first / last / best smoothed return,
-and each as a ratio to the random policy's), then the trained policy's return and success rate
-without exploration noise over ``--greedy-episodes`` rooms.
+Each algorithm trains from its ready config (``training/configs/rllib_<algo>.yaml``: the first 8
+easy rooms of at most 5 objects, one layout per episode, so an episode's return is the layout's
+reward total) for at most ``--minutes`` of training, in its own local Ray (``num_cpus=2``). The
+baseline, measured in the same run, is a uniform random policy on the same env (same rooms).
+Writes ``rllib_<algo>.csv`` and ``rllib_curves.png`` to ``--out`` and prints a JSON summary
+(first / last / best smoothed return, and each as a ratio to the random policy's), then the
+trained policy's return and success rate without exploration noise over ``--greedy-episodes``
+episodes.
 
     python -m benchmarks.rllib_curves --algos ppo sac --minutes 10
 """
@@ -44,7 +45,7 @@ def random_policy_return(env_kwargs: dict, episodes: int, seed: int = 0) -> tupl
     return float(np.mean(returns)), float(np.std(returns) / np.sqrt(len(returns))), float(np.mean(successes))
 
 
-def plot(curves: dict[str, list[dict]], baseline: float, path: Path) -> None:
+def plot(curves: dict[str, list[dict]], baseline: float, env_kwargs: dict, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -56,7 +57,8 @@ def plot(curves: dict[str, list[dict]], baseline: float, path: Path) -> None:
     ax.axhline(baseline, color="grey", linestyle="--", label="random policy")
     ax.set_xlabel("env steps")
     ax.set_ylabel("mean episode return (last 100)")
-    ax.set_title("RLlib on MetaSpatialContinuous-v0 (easy rooms, CPU)")
+    rooms = env_kwargs.get("rooms", 0) or "all"
+    ax.set_title(f"RLlib on MetaSpatialContinuous-v0 ({rooms} easy rooms, CPU)")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             "greedy_vs_random": round(rows[-1]["greedy_return_mean"] / baseline, 4),
         }
         print(json.dumps({algo: summary["algos"][algo]}), flush=True)
-        plot(curves, baseline, out / "rllib_curves.png")
+        plot(curves, baseline, env_kwargs, out / "rllib_curves.png")
     print(json.dumps(summary, indent=1))
     return 0
 

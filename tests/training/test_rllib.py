@@ -68,6 +68,8 @@ def test_sac_and_appo_train(local_ray, tmp_path, algo):
 def test_ready_configs_load_and_build(algo):
     cfg = load_run_config(algo)
     assert cfg.algo == algo and cfg.env["max_objects"] == 5
+    # benchmarks/rllib_curves.py compares the algorithms against one random baseline: same env.
+    assert cfg.env == load_run_config("ppo").env
     rllib_config = build_algorithm_config(cfg)
     assert rllib_config.env == "MetaSpatialContinuous-v0"
     assert rllib_config.enable_rl_module_and_learner and rllib_config.enable_env_runner_and_connector_v2
