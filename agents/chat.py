@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from metaspatial_env.prompting import Conversation
+from metaspatial_env.prompting import SYSTEM_PROMPT, Conversation
 
 
 class BatchedChatPolicy:
@@ -19,9 +19,11 @@ class BatchedChatPolicy:
     #: The ``Conversation.messages`` format ``generate`` takes: ``"openai"`` or ``"hf"``.
     message_format = "openai"
 
-    def __init__(self, max_prompt_tokens: int | None, images: bool):
+    def __init__(self, max_prompt_tokens: int | None, images: bool, system_prompt: str | None = None):
         self.max_prompt_tokens = max_prompt_tokens
         self.images = images
+        # None: the shared prompt; "" drops the system message (models trained without one).
+        self.system_prompt = SYSTEM_PROMPT if system_prompt is None else system_prompt
         self._conversations: list[Conversation] = []
 
     def count_tokens(self, text: str) -> int:
@@ -44,7 +46,8 @@ class BatchedChatPolicy:
         if len(observations) != len(infos):
             raise ValueError(f"{len(observations)} observations but {len(infos)} infos")
         while len(self._conversations) < len(observations):
-            self._conversations.append(Conversation(self.max_prompt_tokens, self.count_tokens, images=self.images))
+            self._conversations.append(Conversation(self.max_prompt_tokens, self.count_tokens, images=self.images,
+                                                    system_prompt=self.system_prompt))
         active = self._conversations[: len(observations)]
         for conversation, observation, info in zip(active, observations, infos):
             conversation.observe(observation, info)

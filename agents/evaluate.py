@@ -100,7 +100,12 @@ class EvalConfig:
     policy: str
     """Policy name for :func:`agents.make_policy` (``heuristic``, ``openai:gpt-4o``, ``hf:PATH`` ...)."""
     split: str = "test"
-    """Bundled split the rooms come from."""
+    """Where the rooms come from: a bundled split or ``generated:FIRST_SEED:COUNT`` (see
+    :func:`metaspatial_env.tasks.splits.load_rooms`)."""
+    min_objects: int | None = None
+    """Only rooms with at least this many objects (generated rooms: generated with at least this many)."""
+    max_objects: int | None = None
+    """Only rooms with at most this many objects (generated rooms: generated with at most this many)."""
     episodes: int | None = None
     """How many rooms, in split order (None: the whole split)."""
     turns: int = 3
@@ -148,26 +153,27 @@ def _start_worker(config: dict[str, Any], out: str | None) -> None:
     cfg = EvalConfig(**config)
     _WORKER["config"] = cfg
     _WORKER["out"] = None if out is None else Path(out)
-    _WORKER["env"] = gym.make(cfg.env_id, split=cfg.split, max_turns=cfg.turns, **cfg.env_kwargs)
+    # Every episode resets with its room's task dict, so the env's own split is only a default.
+    _WORKER["env"] = gym.make(cfg.env_id, max_turns=cfg.turns, **cfg.env_kwargs)
     _WORKER["policy"] = make_policy(cfg.policy, **_policy_kwargs(cfg))
 
 
-def _play(job: tuple[int, str]) -> dict[str, Any]:
+def _play(job: tuple[int, dict[str, Any]]) -> dict[str, Any]:
     """One episode in a worker: the episode digest plus the judge fields and saved image paths."""
     from PIL import Image
 
     from .runner import run_episode
 
-    index, task_id = job
+    index, task = job
     cfg: EvalConfig = _WORKER["config"]
     out: Path | None = _WORKER["out"]
     keep_images = cfg.images and out is not None
-    record = run_episode(_WORKER["env"], _WORKER["policy"], task_id=task_id, seed=cfg.seed + index,
+    record = run_episode(_WORKER["env"], _WORKER["policy"], task=task, seed=cfg.seed + index,
                          keep_images=keep_images)
     episode = record.summary()
     episode["prompt"] = record.prompt
     if keep_images:
-        folder = out / "images" / task_id
+        folder = out / "images" / record.task_id
         folder.mkdir(parents=True, exist_ok=True)
         images = [(0, record.initial_image)] + [(t.turn, t.image) for t in record.turns]
         episode["images"] = {}
@@ -183,10 +189,10 @@ def run_episodes(config: EvalConfig, out: Path | None = None, progress: bool = T
     """Play ``config``'s rooms in ``config.workers`` spawned processes; episodes in split order."""
     from tqdm import tqdm
 
-    from metaspatial_env.tasks.splits import load_split
+    from metaspatial_env.tasks.splits import load_rooms
 
-    task_ids = [t.id for t in load_split(config.split)]
-    jobs = list(enumerate(task_ids[: config.episodes]))
+    tasks = load_rooms(config.split, config.min_objects, config.max_objects)
+    jobs = list(enumerate(t.to_dict() for t in tasks[: config.episodes]))
     episodes: list[dict[str, Any]] = [{} for _ in jobs]
     args = (asdict(config), None if out is None else str(out))
     with tqdm(total=len(jobs), desc=f"eval {config.policy}", unit="room", disable=not progress) as bar:

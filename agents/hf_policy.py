@@ -57,7 +57,7 @@ class HFPolicy(BatchedChatPolicy):
 
     def __init__(self, path: str = "", *, max_new_tokens: int = 1024, temperature: float = 0.0, top_p: float = 1.0,
                  max_prompt_tokens: int | None = 8192, images: bool = True, device: str | None = None,
-                 dtype: str = "auto", seed: int | None = None):
+                 dtype: str = "auto", seed: int | None = None, system_prompt: str | None = None):
         if not path:
             raise ValueError("hf policy needs a checkpoint: hf:PATH")
         torch, transformers = _transformers()
@@ -85,7 +85,7 @@ class HFPolicy(BatchedChatPolicy):
         self.tokenizer.padding_side = "left"  # generation continues every row from its end
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        super().__init__(max_prompt_tokens, images=images and self.vision)
+        super().__init__(max_prompt_tokens, images=images and self.vision, system_prompt=system_prompt)
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False).input_ids)

@@ -66,10 +66,15 @@ class EpisodeRecord:
         }
 
 
-def run_episode(env, policy: Policy, *, task_id: str | None = None, seed: int | None = None,
-                keep_images: bool = False) -> EpisodeRecord:
-    """Play one episode of ``env`` with ``policy`` and record every turn."""
-    options = {"task_id": task_id} if task_id is not None else None
+def run_episode(env, policy: Policy, *, task_id: str | None = None, task: dict[str, Any] | None = None,
+                seed: int | None = None, keep_images: bool = False) -> EpisodeRecord:
+    """Play one episode of ``env`` with ``policy`` and record every turn.
+
+    The room is ``task`` (a task dict), else the env split's room ``task_id``, else one the env draws.
+    """
+    if task is not None and task_id is not None:
+        raise ValueError("give task or task_id, not both")
+    options = {"task": task} if task is not None else {"task_id": task_id} if task_id is not None else None
     observation, info = env.reset(seed=seed, options=options)
     policy.reset()
     task = info["task"]

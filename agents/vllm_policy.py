@@ -29,12 +29,13 @@ class VLLMPolicy(BatchedChatPolicy):
 
     def __init__(self, path: str = "", *, max_new_tokens: int = 1024, temperature: float = 0.0, top_p: float = 1.0,
                  max_prompt_tokens: int | None = 8192, images: bool = True, max_images: int = 4,
-                 seed: int | None = None, engine_kwargs: dict[str, Any] | None = None):
+                 seed: int | None = None, engine_kwargs: dict[str, Any] | None = None,
+                 system_prompt: str | None = None):
         if not path:
             raise ValueError("vllm policy needs a checkpoint: vllm:PATH")
         vllm = _vllm()
         self.path = path
-        super().__init__(max_prompt_tokens, images)
+        super().__init__(max_prompt_tokens, images, system_prompt)
         self.llm = vllm.LLM(model=path, seed=seed or 0, limit_mm_per_prompt={"image": max_images if images else 0},
                             **(engine_kwargs or {}))
         self.sampling = vllm.SamplingParams(temperature=temperature, top_p=top_p, max_tokens=max_new_tokens,

@@ -57,12 +57,12 @@ def heuristic_answers(count: int) -> list[tuple[dict, str]]:
     import gymnasium as gym
 
     from agents import make_policy
-    from training.pretrain import easy_rooms
+    from metaspatial_env.tasks.splits import load_rooms
 
     env = gym.make("metaspatial_env:MetaSpatial-Text-v0")
     policy = make_policy("heuristic")
     out = []
-    for task in easy_rooms(8_000_000, count):
+    for task in load_rooms(f"generated:8000000:{count}", 4, 5):
         obs, info = env.reset(options={"task": task})
         policy.reset()
         out.append(({"task": task.to_dict()}, policy.act(obs, info)))

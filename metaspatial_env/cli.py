@@ -126,7 +126,8 @@ def evaluate(args: argparse.Namespace) -> int:
     from agents.evaluate import METRIC_LABELS, Estimate, EvalConfig
     from agents.evaluate import evaluate as run_evaluation
 
-    config = EvalConfig(policy=args.policy, split=args.split, episodes=args.episodes, turns=args.turns,
+    config = EvalConfig(policy=args.policy, split=args.split, min_objects=args.min_objects,
+                        max_objects=args.max_objects, episodes=args.episodes, turns=args.turns,
                         workers=args.workers, env_id=args.env, env_kwargs=args.env_kwargs,
                         policy_kwargs=args.policy_kwargs, seed=args.seed, images=not args.no_images)
     results = run_evaluation(config, Path(args.out))
@@ -205,7 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=bench)
     e = sub.add_parser("eval", help="evaluate a policy over a split (metrics with 95%% CIs, CSV, HTML)")
     e.add_argument("--policy", required=True, help="policy name, e.g. heuristic, openai:gpt-4o, hf:PATH")
-    e.add_argument("--split", default="test")
+    e.add_argument("--split", default="test", help="a bundled split or generated:FIRST_SEED:COUNT")
+    e.add_argument("--min-objects", type=int, default=None, help="only rooms with at least this many objects")
+    e.add_argument("--max-objects", type=int, default=None, help="only rooms with at most this many objects")
     e.add_argument("--episodes", type=int, default=None, help="rooms, in split order (default: all)")
     e.add_argument("--turns", type=int, default=3)
     e.add_argument("--workers", type=int, default=1, help="spawned worker processes")

@@ -101,6 +101,19 @@ def test_parallel_eval_writes_results_csv_and_html(runs):
     assert heuristic["metrics"]["success"]["value"] == 1.0
 
 
+def test_eval_on_generated_rooms_with_an_object_range(tmp_path):
+    """Held-out rooms of a chosen size no bundled split holds, through the CLI."""
+    out = tmp_path / "generated"
+    assert main(["eval", "--policy", "heuristic", "--split", "generated:7000000:3", "--min-objects", "3",
+                 "--max-objects", "3", "--turns", "1", "--env", "MetaSpatial-Text-v0", "--no-images",
+                 "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert [e["task_id"] for e in results["episodes"]] == [f"gen_{7000000 + i}_{e['room_type']}"
+                                                          for i, e in enumerate(results["episodes"])]
+    assert results["config"]["min_objects"] == 3 and results["metrics"]["success"]["value"] == 1.0
+    assert all(e["prompt"].count("\n- ") == 3 for e in results["episodes"])  # three objects listed
+
+
 def test_compare_prints_a_leaderboard_and_plots(runs, tmp_path, capsys):
     results = load_results([runs / "random", runs / "heuristic" / "results.json"])
     table = leaderboard(results).splitlines()

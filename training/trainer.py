@@ -47,27 +47,14 @@ def _require_torch():
 
 
 def room_pool(source: str, min_objects: int, max_objects: int) -> list[dict[str, Any]]:
-    """Reset options of the rooms of ``source`` with ``min_objects``-``max_objects`` objects.
+    """Reset options of the rooms of ``source`` (a bundled split or ``generated:FIRST_SEED:COUNT``,
+    see :func:`metaspatial_env.tasks.splits.load_rooms`) with ``min_objects``-``max_objects`` objects.
 
-    ``source`` is a bundled split (``train``, ``test``, ``hard``) or ``generated:FIRST_SEED:COUNT``
-    (rooms from the procedural generator, drawn with that object range).
+    Rooms travel as task dicts, so env workers never load (and validate) a whole split.
     """
-    if source.startswith("generated:"):
-        try:
-            _, first_seed, count = source.split(":")
-            first_seed, count = int(first_seed), int(count)
-        except ValueError as error:
-            raise ValueError(f"room source {source!r} is not generated:FIRST_SEED:COUNT") from error
-        from .pretrain import easy_rooms
+    from metaspatial_env.tasks.splits import load_rooms
 
-        return [{"task": t.to_dict()} for t in easy_rooms(first_seed, count, min_objects, max_objects)]
-    from metaspatial_env.tasks.splits import load_split
-
-    # Rooms travel as task dicts, so env workers never load (and validate) a whole split.
-    rooms = [{"task": t.to_dict()} for t in load_split(source) if min_objects <= len(t.objects) <= max_objects]
-    if not rooms:
-        raise ValueError(f"no room of split {source!r} has {min_objects}-{max_objects} objects")
-    return rooms
+    return [{"task": t.to_dict()} for t in load_rooms(source, min_objects, max_objects)]
 
 
 class RoomSampler:

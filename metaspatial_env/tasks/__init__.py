@@ -28,6 +28,7 @@ _LAZY = {
     "load_metaspatial": ".metaspatial",
     "load_metaspatial_dataset": ".metaspatial",
     "load_split": ".splits",
+    "load_rooms": ".splits",
     "load_tasks": ".splits",
     "split_names": ".splits",
 }

@@ -22,8 +22,9 @@ stream as stable, and the generator draws only from it)::
     python -m metaspatial_env.tasks.splits --write          # regenerate every split
     python -m metaspatial_env.tasks.splits --check          # compare with the bundled files
 
-:func:`load_split` reads (and caches) a bundled split; :func:`load_tasks` reads a user's own
-``.json``/``.jsonl`` file, optionally gzipped.
+:func:`load_split` reads (and caches) a bundled split; :func:`load_rooms` also takes
+``generated:FIRST_SEED:COUNT`` (fresh rooms from the generator) and filters by object count;
+:func:`load_tasks` reads a user's own ``.json``/``.jsonl`` file, optionally gzipped.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ __all__ = [
     "DATA_DIR",
     "split_names",
     "load_split",
+    "load_rooms",
     "load_tasks",
     "split_path",
     "generate_split",
@@ -124,6 +126,40 @@ def _load_split(name: str) -> tuple[Task, ...]:
             f"bundled split {name!r} is missing ({path}); run `python -m metaspatial_env.tasks.splits --write`"
         )
     return tuple(load_tasks(path))
+
+
+def load_rooms(source: str, min_objects: int | None = None, max_objects: int | None = None) -> tuple[Task, ...]:
+    """Rooms of ``source`` with ``min_objects`` to ``max_objects`` objects.
+
+    ``source`` is a bundled split (its rooms are filtered by object count; None: no bound) or
+    ``generated:FIRST_SEED:COUNT``: ``COUNT`` rooms from :func:`~.generator.generate_task` with seeds
+    ``FIRST_SEED, FIRST_SEED + 1, ...``, generated with that object range (None: the generator's
+    default, 4 to 20), for held-out or training rooms of a size no bundled split holds.
+    """
+    for name, value in (("min_objects", min_objects), ("max_objects", max_objects)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise ValueError(f"{name} must be a positive int or None, got {value!r}")
+    low, high = min_objects or 1, max_objects or 10**9
+    if low > high:
+        raise ValueError(f"min_objects ({min_objects}) is above max_objects ({max_objects})")
+    if isinstance(source, str) and source.startswith("generated:"):
+        parts = source.split(":")
+        try:
+            if len(parts) != 3:
+                raise ValueError
+            first_seed, count = int(parts[1]), int(parts[2])
+        except ValueError:
+            raise ValueError(f"room source {source!r} is not generated:FIRST_SEED:COUNT") from None
+        if first_seed < 0 or count < 1:
+            raise ValueError(f"room source {source!r} needs FIRST_SEED >= 0 and COUNT >= 1")
+        from .generator import generate_task
+
+        bounds = {k: v for k, v in (("min_objects", min_objects), ("max_objects", max_objects)) if v is not None}
+        return tuple(generate_task(first_seed + i, **bounds) for i in range(count))
+    rooms = tuple(t for t in load_split(source) if low <= len(t.objects) <= high)
+    if not rooms:
+        raise ValueError(f"no room of split {source!r} has {min_objects or 1} to {max_objects or 'any'} objects")
+    return rooms
 
 
 # ---------------------------------------------------------------------------- user files

@@ -15,7 +15,7 @@ from agents import make_policy
 from agents.openai_policy import OpenAIPolicy
 from agents.runner import run_episode
 from agents.server import create_app
-from metaspatial_env.prompting import message_images
+from metaspatial_env.prompting import SYSTEM_PROMPT, message_images
 from metaspatial_env.tasks.splits import load_split
 
 from .serving import running_server
@@ -97,8 +97,14 @@ def test_text_only_causal_lm_is_a_fallback(tmp_path, monkeypatch):
     obs, info = env.reset(seed=0, options={"task_id": task.id})
     answer = policy.act(obs, info)
     reward = env.step(answer)[1]
-    env.close()
     assert isinstance(answer, str) and 0.0 <= reward <= 1.0
+    # A model trained without the shared system prompt is asked without it (system_prompt="").
+    bare = make_policy(f"hf:{tmp_path / 'lm'}", max_new_tokens=8, device="cpu", system_prompt="")
+    bare.act(obs, info)
+    env.close()
+    system = [c.messages("openai")[0] for c in (policy._conversations[0], bare._conversations[0])]
+    assert system[0]["role"] == system[1]["role"] == "system"
+    assert system[0]["content"] == SYSTEM_PROMPT and system[1]["content"] == ""
 
 
 def test_unloadable_checkpoint_is_a_clear_error(tmp_path):

@@ -24,6 +24,7 @@ from metaspatial_env.tasks.catalog import (
 from metaspatial_env.tasks.generator import ROOM_SIZE_RANGES, _generate, generate_task, verify_reference_layout
 from metaspatial_env.tasks.splits import (
     SPLITS,
+    load_rooms,
     load_split,
     load_tasks,
     split_bytes,
@@ -318,6 +319,37 @@ def test_bundled_split_loads_with_its_count(name, count):
     assert {t.room_type for t in tasks} == set(ROOM_TYPES)
     if name == "hard":
         assert all(len(t.objects) >= 14 for t in tasks)
+
+
+@pytest.mark.parametrize("source,low,high,count", [
+    ("train", 4, 5, 237),                 # bundled rooms filtered by object count
+    ("test", None, None, 200),
+    ("hard", 18, None, None),
+    ("generated:7000000:6", 3, 4, 6),     # generated with that object range
+    ("generated:1:3", None, None, 3),     # the generator's default range
+])
+def test_load_rooms_filters_splits_and_generates_rooms(source, low, high, count):
+    rooms = load_rooms(source, low, high)
+    assert count is None or len(rooms) == count
+    assert all((low or 1) <= len(t.objects) <= (high or 20) for t in rooms)
+    if source.startswith("generated:"):
+        first = int(source.split(":")[1])
+        assert [t.to_dict() for t in rooms] == [generate_task(first + i, **{k: v for k, v in (
+            ("min_objects", low), ("max_objects", high)) if v is not None}).to_dict() for i in range(len(rooms))]
+
+
+@pytest.mark.parametrize("source,low,high,message", [
+    ("generated:x:3", None, None, "not generated:FIRST_SEED:COUNT"),
+    ("generated:5", None, None, "not generated:FIRST_SEED:COUNT"),
+    ("generated:5:0", None, None, "COUNT >= 1"),
+    ("validation", None, None, "unknown split"),
+    ("train", 5, 4, "above max_objects"),
+    ("train", 0, None, "positive int"),
+    ("train", 21, None, "no room of split"),
+])
+def test_load_rooms_rejects_bad_sources_and_bounds(source, low, high, message):
+    with pytest.raises(ValueError, match=message):
+        load_rooms(source, low, high)
 
 
 def test_bundled_files_are_small_and_reproducible_gzip():
