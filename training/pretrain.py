@@ -1,11 +1,12 @@
 """A small layout policy built and pre-trained here: a BPE tokenizer and a tiny Qwen2-style transformer.
 
-The data are two-turn conversations on easy generated rooms (4-5 objects) in the text-only env:
+The data are two-turn conversations on easy generated rooms (3-4 or 4-5 objects) in the text-only env:
 turn 1 answers the heuristic solver's layout perturbed by ``noise`` metres (and a random quarter
 turn for some objects), the env scores it and its feedback becomes the next user message, turn 2
-answers the heuristic layout with a quarter of that noise. The policy so learns the answer format,
-rough placements and that feedback should lead to a better layout, but deliberately not perfect
-layouts (few optimizer steps, noisy targets), so that RL has headroom.
+answers the heuristic layout with a quarter of that noise; entries follow the prompt's object
+order. The policy so learns the answer format, rough placements and that feedback should lead to
+a better layout, but deliberately not perfect layouts (few optimizer steps, noisy targets), so
+that RL has headroom.
 
 ``python -m training.pretrain --out out/pretrain/tiny`` writes a ``transformers`` checkpoint
 (``from_pretrained`` loads it; its tokenizer has a chat template) and ``pretrain.json`` with the
@@ -43,10 +44,17 @@ def _require_hf():
                           "pip install 'metaspatial-env[hf]'") from error
 
 
+#: Object ids (``desk_1``, ``storage_cabinet_2``) and numbers are pre-tokens of their own, so an id or
+#: a size is the same tokens in the prompt and in the answer: the policy copies ids token by token
+#: instead of learning one phrase token per id and context (its commonest error before this), and a
+#: number never shares a token with the JSON around it.
+ISOLATED_PATTERN = r"[a-z]+(?:_[a-z]+)*_[0-9]+|[0-9]+(?:\.[0-9]+)?"
+
+
 def build_tokenizer(texts: Iterable[str], vocab_size: int = 2048, max_token_length: int = 24):
     """A byte-level BPE tokenizer trained on ``texts``, with ChatML special tokens and chat template.
 
-    Merges may span words within a line (only newlines split pre-tokens): the env's prompts repeat
+    Merges may span words within a line (only newlines, object ids and numbers split pre-tokens): the env's prompts repeat
     long fixed phrases and the answers repeat ``, "y": `` and the like, so tokens cover whole
     phrases and a conversation is about a third as long as with word-level pre-tokens, which is
     what makes pre-training and RL of the small policy fit this CPU. ``max_token_length`` (bytes)
@@ -59,6 +67,7 @@ def build_tokenizer(texts: Iterable[str], vocab_size: int = 2048, max_token_leng
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.Split(Regex(r"\n"), behavior="isolated"),
+        pre_tokenizers.Split(Regex(ISOLATED_PATTERN), behavior="isolated"),
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
     ])
     tokenizer.decoder = decoders.ByteLevel()
@@ -107,13 +116,6 @@ def perturb(poses: dict[str, tuple[float, float, float, float]], noise: float, r
     return out
 
 
-def easy_rooms(first_seed: int, count: int, min_objects: int = 4, max_objects: int = 5) -> list:
-    """``count`` generated rooms (seeds ``first_seed ...``) with ``min_objects``-``max_objects`` objects."""
-    from metaspatial_env.tasks.generator import generate_task
-
-    return [generate_task(first_seed + i, min_objects=min_objects, max_objects=max_objects) for i in range(count)]
-
-
 def demonstrations(tasks: list, noise: float, seed: int, max_turns: int = 2,
                    system_prompt: str = "") -> list[dict[str, Any]]:
     """Two-turn conversations: noisy heuristic layout, the env's feedback, a less noisy one.
@@ -140,8 +142,11 @@ def demonstrations(tasks: list, noise: float, seed: int, max_turns: int = 2,
             obs, info = env.reset(seed=seed + i, options={"task": task})
             heuristic.reset()
             parse = parse_action(heuristic.act(obs, info), task.object_ids)
-            clean = {oid: (p.x, p.y, p.z, p.z_angle if p.z_angle is not None else task.object(oid).z_angle)
-                     for oid, p in parse.placements.items()}
+            # Entries in the prompt's object order: the answer then copies the object list in sequence.
+            clean = {}
+            for oid in task.object_ids:
+                p = parse.placements[oid]
+                clean[oid] = (p.x, p.y, p.z, p.z_angle if p.z_angle is not None else task.object(oid).z_angle)
             conversation, totals = Conversation(images=False, system_prompt=system_prompt), []
             conversation.observe(obs)
             for turn in range(max_turns):
@@ -182,6 +187,7 @@ def tokenize_conversation(tokenizer, messages: list[dict[str, str]]) -> tuple[li
 
 
 def pretrain(out: str | Path, *, rooms: int = 1200, first_seed: int = 5_000_000, noise: float = 0.35,
+             min_objects: int = 4, max_objects: int = 5,
              vocab_size: int = 2048, hidden_size: int = 128, layers: int = 4, heads: int = 4, steps: int = 300,
              batch_size: int = 8, lr: float = 2e-3, seed: int = 0, log_every: int = 25,
              threads: int = 1) -> dict[str, Any]:
@@ -199,7 +205,10 @@ def pretrain(out: str | Path, *, rooms: int = 1200, first_seed: int = 5_000_000,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     clock = time.perf_counter()
-    conversations = demonstrations(easy_rooms(first_seed, rooms), noise, seed)
+    from metaspatial_env.tasks.splits import load_rooms
+
+    tasks = load_rooms(f"generated:{first_seed}:{rooms}", min_objects, max_objects)
+    conversations = demonstrations(list(tasks), noise, seed)
     data_seconds = time.perf_counter() - clock
     texts = [m["content"] for c in conversations for m in c["messages"]]
     tokenizer = build_tokenizer(texts, vocab_size)
@@ -237,7 +246,7 @@ def pretrain(out: str | Path, *, rooms: int = 1200, first_seed: int = 5_000_000,
     tokenizer.save_pretrained(out)
     demo_totals = np.array([c["totals"] for c in conversations])
     stats = {
-        "rooms": rooms, "first_seed": first_seed, "noise": noise, "vocab_size": len(tokenizer),
+        "rooms": rooms, "first_seed": first_seed, "noise": noise, "objects": [min_objects, max_objects], "vocab_size": len(tokenizer),
         "parameters": sum(p.numel() for p in model.parameters()), "steps": steps, "batch_size": batch_size,
         "lr": lr, "final_loss": float(np.mean(losses[-log_every or -1:])), "first_loss": losses[0] if losses else None,
         "mean_tokens_per_conversation": float(np.mean([len(ids) for ids, _ in examples])),
@@ -254,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rooms", type=int, default=1200)
     parser.add_argument("--first-seed", type=int, default=5_000_000)
     parser.add_argument("--noise", type=float, default=0.35)
+    parser.add_argument("--min-objects", type=int, default=4)
+    parser.add_argument("--max-objects", type=int, default=5)
     parser.add_argument("--vocab-size", type=int, default=2048)
     parser.add_argument("--hidden-size", type=int, default=128)
     parser.add_argument("--layers", type=int, default=4)
@@ -265,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (0: torch's default)")
     args = parser.parse_args(argv)
     stats = pretrain(args.out, rooms=args.rooms, first_seed=args.first_seed, noise=args.noise,
+                     min_objects=args.min_objects, max_objects=args.max_objects,
                      vocab_size=args.vocab_size, hidden_size=args.hidden_size, layers=args.layers, heads=args.heads,
                      steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                      threads=args.threads)

@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
 mkdir -p out/logs
-[ -d out/pretrain/tiny ] || $PY -m training.pretrain --out out/pretrain/tiny --rooms 1500 --steps 500 --batch-size 16 \
-  --lr 2e-3 --threads 1 > out/logs/pretrain.log 2>&1
+[ -d out/pretrain/tiny ] || $PY -m training.pretrain --out out/pretrain/tiny --rooms 2000 --steps 1200 --batch-size 16 \
+  --lr 2e-3 --min-objects 3 --max-objects 4 --threads 1 > out/logs/pretrain.log 2>&1
 for algo in grpo rloo; do
   $PY -m metaspatial_env.cli train --config configs/cpu_tiny_${algo}.yaml progress=false "$@" \
     > out/logs/train_${algo}.log 2>&1 &
