@@ -41,7 +41,7 @@ from .reward import REWARD_MODES, RewardConfig, turn_reward
 from .scoring import evaluate_layout, initial_boxes
 from .tasks import Task
 from .tasks.schema import LAYOUT_ELEMENTS, LAYOUT_PREPOSITIONS, OBJECT_PREPOSITIONS
-from .tasks.splits import load_split, split_names
+from .tasks.splits import load_rooms, load_split, split_names
 
 #: Object rules encoded per object; later ones are left out of the observation (rare: <1% of objects).
 MAX_RULES = 2
@@ -120,9 +120,7 @@ class ContinuousLayoutEnv(gym.Env):
         self.config = ContinuousConfig.from_kwargs(config)
         self.reward_config = RewardConfig.from_dict(self.config.reward)
         cfg = self.config
-        self.tasks = tuple(t for t in load_split(cfg.split) if cfg.min_objects <= len(t.objects) <= cfg.max_objects)
-        if not self.tasks:
-            raise ValueError(f"split {cfg.split!r} has no room with {cfg.min_objects}..{cfg.max_objects} objects")
+        self.tasks = load_rooms(cfg.split, cfg.min_objects, cfg.max_objects)
         if cfg.rooms > len(self.tasks):
             raise ValueError(f"rooms={cfg.rooms} but split {cfg.split!r} has only {len(self.tasks)} rooms with "
                              f"{cfg.min_objects}..{cfg.max_objects} objects")
