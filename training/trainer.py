@@ -487,7 +487,9 @@ class Trainer:
         rows: list[dict[str, Any]] = []
         if path.exists():
             with path.open(newline="") as handle:
-                rows = list(csv.DictReader(handle))
+                # Rows at or after this step were logged by an interrupted run that this one resumed
+                # before them: the resumed run replaces them, so every step appears once.
+                rows = [r for r in csv.DictReader(handle) if float(r["step"]) < float(metrics["step"])]
         fields = list(dict.fromkeys([*(rows[0].keys() if rows else ()), *metrics]))
         with path.open("w", newline="") as handle:  # rewritten whole: a later step may add a column
             writer = csv.DictWriter(handle, fieldnames=fields)

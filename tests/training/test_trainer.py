@@ -83,13 +83,19 @@ def test_two_steps_checkpoint_and_exact_resume(ray_local, tiny_model_path, tmp_p
     checkpoint = tmp_path / "checkpoints" / "step_000002"
     assert (checkpoint / "trainer.pt").is_file() and (checkpoint / "model" / "config.json").is_file()
 
+    # The interrupted run had logged steps past its last checkpoint; the resumed run replaces them.
+    with (tmp_path / "metrics.csv").open("a", newline="") as handle:
+        csv.writer(handle).writerows([[3] + [-1.0] * (len(rows[0]) - 1), [4] + [-1.0] * (len(rows[0]) - 1)])
     resumed = Trainer(_config(tiny_model_path, tmp_path, algorithm, resume="latest", steps=3))
     try:
         assert resumed.step_index == 2
-        next_step = resumed.step()
+        next_step = resumed.train()[-1]
     finally:
         resumed.close()
     assert _comparable(next_step) == _comparable(after_resume_point)
+    rows = list(csv.DictReader((tmp_path / "metrics.csv").open()))
+    assert [int(r["step"]) for r in rows] == [1, 2, 3]
+    assert float(rows[2]["reward/return"]) == pytest.approx(next_step["reward/return"])
 
 
 def test_config_rejects_unknown_keys_and_applies_overrides(tmp_path):
