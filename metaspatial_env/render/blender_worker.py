@@ -50,6 +50,12 @@ from .furniture import build_parts, color_scheme, part_finish, srgb_to_linear
 #: Material slots of every mesh, in order (a face's ``material_index`` picks its finish).
 FINISHES = ("matte", "metal", "glossy", "glow")
 
+#: Name of the meshes' point colour attribute, read by the materials' Attribute node (EEVEE,
+#: Cycles) and drawn by Workbench as the active colour attribute. Not "color": Cycles resolves
+#: that name to its standard volume-colour attribute, which meshes lack, so every surface read
+#: black there (grey only from its specular highlights).
+COLOR_ATTRIBUTE = "surface_color"
+
 #: Engine names of the renderer -> Blender engine identifiers (EEVEE's is found at run time).
 ENGINE_IDS = {"workbench": "BLENDER_WORKBENCH", "cycles": "CYCLES"}
 
@@ -140,19 +146,19 @@ class BlenderScene:
 
         bpy = self.bpy
         # one material per finish (a mesh's material slots, in FINISHES order, picked per face);
-        # the colour comes from the mesh's "color" attribute (Attribute node), which is also what
+        # the colour comes from the mesh's COLOR_ATTRIBUTE (Attribute node), which is also what
         # Workbench draws with color_type="VERTEX"
         self.materials = {}
         for finish, (metallic, roughness, emission) in {
             "matte": (0.0, 0.65, 0.0), "metal": (1.0, 0.35, 0.0), "glossy": (0.0, 0.08, 0.0),
-            "glow": (0.0, 0.5, 2.0),
+            "glow": (0.0, 0.5, 0.6),
         }.items():
             mat = bpy.data.materials.new(f"finish_{finish}")
             mat.use_nodes = True
             nodes, links = mat.node_tree.nodes, mat.node_tree.links
             bsdf = next(n for n in nodes if n.type == "BSDF_PRINCIPLED")
             info = nodes.new("ShaderNodeAttribute")
-            info.attribute_name = "color"
+            info.attribute_name = COLOR_ATTRIBUTE
             links.new(info.outputs["Color"], bsdf.inputs["Base Color"])
             bsdf.inputs["Metallic"].default_value = metallic
             bsdf.inputs["Roughness"].default_value = roughness
@@ -217,9 +223,13 @@ class BlenderScene:
         for n in list(nodes):  # start from an empty tree (bpy wrappers are not identical: no `is`)
             nodes.remove(n)
         out = nodes.new("ShaderNodeOutputWorld")
+        # exposure: no view transform compresses highlights (the worker applies the plain sRGB
+        # curve), so sky and sun are set for a sunlit white wall just below clipping and surfaces
+        # near their Workbench shades; twice as much light clipped walls to white, and most of
+        # the rest to pastel
         sky = nodes.new("ShaderNodeBackground")  # what lights the room
         sky.inputs["Color"].default_value = (0.9, 0.92, 1.0, 1.0)
-        sky.inputs["Strength"].default_value = 0.9
+        sky.inputs["Strength"].default_value = 0.45
         seen = nodes.new("ShaderNodeBackground")  # what the camera sees behind the room
         seen.inputs["Color"].default_value = (*self.background, 1.0)
         path = nodes.new("ShaderNodeLightPath")
@@ -230,7 +240,7 @@ class BlenderScene:
         links.new(mix.outputs[0], out.inputs["Surface"])
 
         sun = bpy.data.lights.new("sun", "SUN")
-        sun.energy = 3.0
+        sun.energy = 1.6
         sun.angle = math.radians(8.0)
         self.sun = bpy.data.objects.new("sun", sun)
         self.sun.rotation_euler = (math.radians(40.0), math.radians(-25.0), math.radians(-35.0))
@@ -262,7 +272,7 @@ class BlenderScene:
         scene.render.use_sequencer = False
         shading = scene.display.shading
         shading.light = "STUDIO"
-        shading.color_type = "VERTEX"  # the meshes' "color" attribute
+        shading.color_type = "VERTEX"  # the meshes' COLOR_ATTRIBUTE
         shading.show_specular_highlight = False
 
     def configure(self, settings: dict) -> None:
@@ -346,7 +356,7 @@ class BlenderScene:
         for finish in FINISHES:
             mesh.materials.append(self.materials[finish])
         # point colours in scene-linear floats, as Object.color was: each piece has its own vertices
-        attribute = mesh.color_attributes.new("color", "FLOAT_COLOR", "POINT")
+        attribute = mesh.color_attributes.new(COLOR_ATTRIBUTE, "FLOAT_COLOR", "POINT")
         attribute.data.foreach_set("color", np.concatenate(color).ravel())
         mesh.color_attributes.active_color = attribute
         mesh.color_attributes.render_color_index = mesh.color_attributes.active_color_index

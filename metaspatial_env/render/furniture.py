@@ -361,8 +361,9 @@ def _open_shelf(k: _Kit, boards=None, back=True, books=True):
 
 
 def _wardrobe(k: _Kit):
-    _cabinet(k, rows=1, cols=2 if k.L > 0.7 else 1, kind="door", legs=0.0, plinth=True)
-    k.box(-k.L / 2, k.L / 2, -k.W / 2, k.W / 2, k.H - 0.03, k.H, "body")  # cornice
+    # the cabinet's top is the cornice (a separate cornice box shared the carcass's top face, and
+    # coincident faces render black in Cycles: each shadows the other)
+    _cabinet(k, rows=1, cols=2 if k.L > 0.7 else 1, kind="door", legs=0.0, plinth=True, top="body")
 
 
 def _fridge(k: _Kit):

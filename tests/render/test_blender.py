@@ -227,6 +227,41 @@ def test_cycles_is_deterministic():
         assert first.std() > 0
 
 
+def test_cycles_shows_the_material_colours_and_is_well_exposed():
+    """A red and a blue object come out red and blue where they are, in a room that is neither dark nor blown out.
+
+    Catches colours that reach Workbench (which draws the colour attribute itself) but not the
+    node materials of Cycles and EEVEE, and lights too weak or too strong for them.
+    """
+    size = (96, 192)
+    red = RenderObject("box_1", "unknown_gadget", Box((0.8, 0.8, 0.5), (1.2, 1.5, 0.25), 0.0), "", "red")
+    blue = RenderObject("box_2", "unknown_gadget", Box((0.8, 0.8, 0.5), (2.8, 1.5, 0.25), 0.0), "", "blue")
+    scene = RenderScene(ROOM, (red, blue))
+    with BlenderRenderer(size, engine="cycles", samples=4, denoise=False, device="cpu", labels=False,
+                         overlay=False) as r:
+        image = r.render(scene).astype(float)
+        views = r.views(scene)
+    for obj, channel in ((red, 0), (blue, 2)):
+        # the object's top face in the plan (an orthographic view from above), 2 px inside its edges
+        top = np.array([[x, y, obj.box.z_range[1]] for x, y in obj.box.footprint()])
+        px = views.to_pixels(top, "plan")
+        (x0, y0), (x1, y1) = px.min(axis=0), px.max(axis=0)
+        plan = image[int(y0) + 2:int(y1) - 1, int(x0) + 2:int(x1) - 1].reshape(-1, 3).mean(axis=0)
+        # and around its top's centre in the perspective view
+        cx, cy = views.to_pixels([(*obj.box.center[:2], obj.box.z_range[1])], "perspective")[0].round().astype(int)
+        persp = image[cy - 1:cy + 2, cx - 2:cx + 3].reshape(-1, 3).mean(axis=0)
+        for where, mean in (("plan", plan), ("perspective", persp)):
+            others = [mean[c] for c in range(3) if c != channel]
+            assert mean[channel] > 1.4 * max(others) and mean[channel] > 80, (obj.id, where, mean.round(1))
+    # the floor north of the objects in the plan: lit like the rasteriser's floor, not dark, not white
+    fx, fy = views.to_pixels([(2.0, 2.6, 0.0)], "plan")[0].round().astype(int)
+    floor = image[fy - 2:fy + 3, fx - 2:fx + 3].reshape(-1, 3).mean(axis=0)
+    assert 130 < floor.mean() < 245, floor.round(1)
+    assert image.mean() > 90, image.reshape(-1, 3).mean(axis=0).round(1)
+    # the walls facing the sun are bright but not clipped to white (lights twice as strong clip ~9 %)
+    assert (image.min(axis=2) >= 250).mean() < 0.02
+
+
 @pytest.mark.slow
 def test_eevee_renders():
     with BlenderRenderer((48, 96), engine="eevee", samples=1, labels=False) as r:
