@@ -1,10 +1,10 @@
-"""Learning curves of trainer runs: training reward and success per step, held-out evaluation.
+"""Learning curves of trainer runs: training reward and malformed answers per step, held-out evaluation.
 
     python -m benchmarks.learning.plot out/train/cpu_tiny_grpo out/train/cpu_tiny_rloo \
         --out benchmarks/results/learning_curves.png
 
 Reads each run's ``metrics.csv`` and ``eval.csv`` and prints the held-out numbers before RL (the
-evaluation at step 0) and after (the last one).
+evaluation at step 0) and after (the last one), success included.
 """
 
 from __future__ import annotations
@@ -21,6 +21,14 @@ def _read(path: Path) -> list[dict[str, float]]:
         return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(handle)]
 
 
+#: Training rollouts are plotted with a moving mean over this many steps (one step is 8 rooms).
+SMOOTH = 5
+
+
+def _moving_mean(values: list[float]) -> list[float]:
+    return [sum(values[i - SMOOTH + 1: i + 1]) / SMOOTH for i in range(SMOOTH - 1, len(values))]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", help="trainer output directories")
@@ -32,24 +40,31 @@ def main(argv: list[str] | None = None) -> int:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    for run in map(Path, args.runs):
-        name = run.name
+    for index, run in enumerate(map(Path, args.runs)):
+        name, color = run.name, f"C{index}"
         train, evals = _read(run / "metrics.csv"), _read(run / "eval.csv")
         if train:
             steps = [r["step"] for r in train]
-            axes[0].plot(steps, [r["reward/final_total"] for r in train], marker=".", label=f"{name} train")
-            axes[1].plot(steps, [r["success"] for r in train], marker=".", label=f"{name} train")
+            for ax, key in ((axes[0], "reward/final_total"), (axes[1], "parse_error_rate")):
+                values = [r[key] for r in train]
+                ax.plot(steps, values, color=color, alpha=0.2)
+                ax.plot(steps[SMOOTH - 1:], _moving_mean(values), color=color,
+                        label=f"{name} training rollouts ({SMOOTH}-step mean)")
         if evals:
             steps = [r["step"] for r in evals]
-            axes[0].plot(steps, [r["eval/reward/final_total"] for r in evals], marker="o", ls="--", label=f"{name} held-out")
-            axes[1].plot(steps, [r["eval/success"] for r in evals], marker="o", ls="--", label=f"{name} held-out")
-            axes[2].plot(steps, [r["eval/first_turn_total"] for r in evals], marker="o", label=f"{name} turn 1")
+            axes[0].plot(steps, [r["eval/reward/final_total"] for r in evals], color=color, marker="o", ls="--",
+                         label=f"{name} held-out")
+            axes[1].plot(steps, [r["eval/parse_error_rate"] for r in evals], color=color, marker="o", ls="--",
+                         label=f"{name} held-out")
+            axes[2].plot(steps, [r["eval/first_turn_total"] for r in evals], color=color, marker="o", label=f"{name} turn 1")
             first, last = evals[0], evals[-1]
             print(f"{name}: held-out ({int(first['eval/rooms'])} rooms) step {int(first['step'])} -> {int(last['step'])}: "
                   f"final reward {first['eval/reward/final_total']:.4f} -> {last['eval/reward/final_total']:.4f}, "
                   f"success {first['eval/success']:.3f} -> {last['eval/success']:.3f}, "
+                  f"malformed answers {first['eval/parse_error_rate']:.3f} -> {last['eval/parse_error_rate']:.3f}, "
                   f"turn-1 reward {first['eval/first_turn_total']:.4f} -> {last['eval/first_turn_total']:.4f}")
-    for ax, title in zip(axes, ("final-turn reward (total)", "success rate", "held-out turn-1 reward")):
+    titles = ("final-turn reward (total)", "malformed answers (share of turns)", "held-out turn-1 reward")
+    for ax, title in zip(axes, titles):
         ax.set_title(title)
         ax.set_xlabel("RL step")
         ax.grid(alpha=0.3)

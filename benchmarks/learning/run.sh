@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The measured learning experiment (CPU): pre-train the small policy, then RL with GRPO and RLOO
-# (in parallel, one torch thread each), then plot. Writes out/pretrain/tiny, out/train/cpu_tiny_{grpo,rloo}
-# and benchmarks/results/learning_curves.png. Numbers and wall times: benchmarks/README.md, "Training".
+# The measured learning experiment (CPU): pre-train the small policy (3-4 object rooms), then RL with
+# GRPO and RLOO (in parallel, one torch thread each, 80 steps), then plot. Writes out/pretrain/tiny,
+# out/train/cpu_tiny_{grpo,rloo} and benchmarks/results/learning_curves.png. Extra arguments are config
+# overrides (e.g. steps=40). Numbers and wall times: benchmarks/README.md, "Training".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
