@@ -196,13 +196,13 @@ class BlenderScene:
             bmesh.ops.create_cube(bm, size=1.0)
 
         def cylinder(bm):
-            bmesh.ops.create_cone(bm, cap_ends=True, segments=24, radius1=0.5, radius2=0.5, depth=1.0)
+            bmesh.ops.create_cone(bm, cap_ends=True, segments=16, radius1=0.5, radius2=0.5, depth=1.0)
 
         def shade(bm):
-            bmesh.ops.create_cone(bm, cap_ends=True, segments=24, radius1=0.5, radius2=0.3, depth=1.0)
+            bmesh.ops.create_cone(bm, cap_ends=True, segments=16, radius1=0.5, radius2=0.3, depth=1.0)
 
         def sphere(bm):
-            bmesh.ops.create_uvsphere(bm, u_segments=24, v_segments=14, radius=0.5)
+            bmesh.ops.create_uvsphere(bm, u_segments=16, v_segments=10, radius=0.5)
 
         make("box", cube, False)
         make("cylinder", cylinder, True)
