@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -165,21 +166,28 @@ class _Worker:
     """One worker process and the parent's end of its socket."""
 
     def __init__(self, settings: dict, start_timeout: float):
+        from .blender_worker import scratch_dir
+
         parent_sock, child_sock = socket.socketpair()
         self.log = tempfile.TemporaryFile()  # the worker's stderr, shown when it fails
+        self.scratch = scratch_dir()  # the worker's image files; removed here, even if it was killed
         env = dict(os.environ)
         package_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "metaspatial_env.render.blender_worker", str(child_sock.fileno())],
+                [sys.executable, "-m", "metaspatial_env.render.blender_worker", str(child_sock.fileno()),
+                 self.scratch],
                 pass_fds=(child_sock.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=self.log, env=env)
+        except BaseException:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            raise
         finally:
             child_sock.close()
         self.conn = Connection(parent_sock.detach())
         self.pid = self.proc.pid
-        self.finalizer = weakref.finalize(self, _stop, self.proc, self.conn, self.log)
+        self.finalizer = weakref.finalize(self, _stop, self.proc, self.conn, self.log, self.scratch)
         reply = self.call({"op": "configure", "settings": settings}, start_timeout)
         if not reply.get("ok"):
             self.stop()
@@ -211,8 +219,8 @@ class _Worker:
         self.finalizer()
 
 
-def _stop(proc: subprocess.Popen, conn: Connection, log_file) -> None:
-    """End a worker: ask politely, then kill; never leaves a zombie behind."""
+def _stop(proc: subprocess.Popen, conn: Connection, log_file, scratch: str) -> None:
+    """End a worker: ask politely, then kill; never leaves a zombie or its scratch directory behind."""
     try:
         if proc.poll() is None:
             try:
@@ -233,6 +241,7 @@ def _stop(proc: subprocess.Popen, conn: Connection, log_file) -> None:
             closeable.close()
         except Exception:
             pass
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 class BlenderRenderer:

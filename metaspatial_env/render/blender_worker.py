@@ -118,21 +118,44 @@ def read_exr_half(data: bytes) -> np.ndarray:
     return np.stack([planes[:, names.index(c)] for c in "RGB"], axis=-1)
 
 
-def _shm_dir() -> str:
-    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-    return tempfile.mkdtemp(prefix="metaspatial_blender_", dir=base)
+SCRATCH_PREFIX = "metaspatial_blender_"
+
+
+def scratch_dir() -> str:
+    """A new directory for the worker's image files, in memory (``/dev/shm``) where possible.
+
+    Its name holds the creating process's pid. The creator removes it when its worker ends; a
+    creator that died without cleaning up (killed, ``os._exit``) took its workers with it, so its
+    directories are removed here, the next time any process makes one.
+    """
+    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
+    for name in os.listdir(base):
+        pid = name[len(SCRATCH_PREFIX):].split("_", 1)[0] if name.startswith(SCRATCH_PREFIX) else ""
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}_", dir=base)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 class BlenderScene:
     """The worker's Blender state: shared meshes and materials, the room, cameras and objects."""
 
-    def __init__(self, settings: dict):
+    def __init__(self, settings: dict, scratch: str | None = None):
         import bpy
 
         self.bpy = bpy
         bpy.ops.wm.read_factory_settings(use_empty=True)
         self.scene = bpy.context.scene
-        self.tmp = _shm_dir()
+        self.tmp = scratch or scratch_dir()
         self.room_key = None
         self.room_objects: dict[str, list] = {"both": [], "perspective": [], "plan": []}
         self.objects: dict[str, list] = {}  # id -> [signature, object, pose]
@@ -505,8 +528,11 @@ def _watch_parent() -> None:
         pass
 
 
-def serve(conn: Connection) -> None:
-    """Answer requests on ``conn`` until it closes, the parent dies or ``close`` arrives."""
+def serve(conn: Connection, scratch: str | None = None) -> None:
+    """Answer requests on ``conn`` until it closes, the parent dies or ``close`` arrives.
+
+    Images are written to ``scratch``; the parent creates it and removes it once the worker has
+    ended, so a killed worker leaves no directory behind."""
     parent = os.getppid()
     state: BlenderScene | None = None
     try:
@@ -528,7 +554,7 @@ def serve(conn: Connection) -> None:
                     conn.send({"ok": True, "pid": os.getpid()})
                 elif op == "configure":
                     if state is None:
-                        state = BlenderScene(message["settings"])
+                        state = BlenderScene(message["settings"], scratch)
                     else:
                         state.configure(message["settings"])
                     import bpy
@@ -570,14 +596,14 @@ def main(argv: list[str]) -> int:
     if len(argv) == 3 and argv[0] == "--once":
         render_once(argv[1], argv[2])
         return 0
-    if len(argv) != 1:
-        print("usage: python -m metaspatial_env.render.blender_worker FD | --once REQUEST OUT.png",
+    if len(argv) not in (1, 2):
+        print("usage: python -m metaspatial_env.render.blender_worker FD [SCRATCH_DIR] | --once REQUEST OUT.png",
               file=sys.stderr)
         return 2
     _watch_parent()
     conn = Connection(int(argv[0]))
     try:
-        serve(conn)
+        serve(conn, argv[1] if len(argv) == 2 else None)
     finally:
         conn.close()
     return 0

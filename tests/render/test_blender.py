@@ -118,6 +118,8 @@ def test_killed_worker_is_restarted_and_the_step_succeeds(caplog):
     obs, info = env.reset(seed=0)
     assert info["render_restarted"] is False
     pid = env._renderer.worker_pid
+    scratch = env._renderer._worker.scratch
+    assert os.path.isdir(scratch)
     os.kill(pid, signal.SIGKILL)
     with caplog.at_level(logging.WARNING, logger="metaspatial_env.render.blender"):
         obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
@@ -125,11 +127,12 @@ def test_killed_worker_is_restarted_and_the_step_succeeds(caplog):
     assert obs["image"].shape == (*SIZE, 3) and obs["image"].std() > 0
     assert any("died from signal SIGKILL" in r.getMessage() and "restarting" in r.getMessage() for r in caplog.records)
     assert env._renderer.worker_pid != pid and wait_gone(pid)
+    assert not os.path.exists(scratch)  # the killed worker's image directory went with it
     _, _, _, _, info = env.step(env.action_space.sample())
     assert info["render_restarted"] is False
-    new_pid = env._renderer.worker_pid
+    new_pid, new_scratch = env._renderer.worker_pid, env._renderer._worker.scratch
     env.close()
-    assert process_gone(new_pid)
+    assert process_gone(new_pid) and not os.path.exists(new_scratch)
 
 
 def test_hung_worker_times_out_and_is_replaced():
@@ -190,12 +193,18 @@ def test_worker_exits_when_its_parent_dies():
         from metaspatial_env.render import RenderScene
         r = BlenderRenderer((64, 128))
         r.render(RenderScene((3.0, 3.0, 2.5), ()))
-        print(r.worker_pid, flush=True)
+        print(r._worker.scratch, r.worker_pid, flush=True)
         os._exit(0)  # no close(), no finalizers: the worker must notice on its own
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, check=True)
-    pid = int(out.stdout.split()[-1])
-    assert wait_gone(pid, 15)
+    scratch, pid = out.stdout.split()[-2:]
+    assert wait_gone(int(pid), 15)
+    # Nobody cleaned up the dead parent's scratch directory; the next one made removes it.
+    from metaspatial_env.render.blender_worker import scratch_dir
+
+    assert os.path.isdir(scratch)
+    os.rmdir(scratch_dir())
+    assert not os.path.exists(scratch)
 
 
 @pytest.mark.parametrize(
