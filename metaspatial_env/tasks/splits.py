@@ -133,8 +133,9 @@ def load_rooms(source: str, min_objects: int | None = None, max_objects: int | N
 
     ``source`` is a bundled split (its rooms are filtered by object count; None: no bound) or
     ``generated:FIRST_SEED:COUNT``: ``COUNT`` rooms from :func:`~.generator.generate_task` with seeds
-    ``FIRST_SEED, FIRST_SEED + 1, ...``, generated with that object range (None: the generator's
-    default, 4 to 20), for held-out or training rooms of a size no bundled split holds.
+    ``FIRST_SEED, FIRST_SEED + 1, ...``, generated with that object range (an open bound: the
+    generator's default, 4 to 20, moved to meet the other), for held-out or training rooms of a
+    size no bundled split holds.
     """
     for name, value in (("min_objects", min_objects), ("max_objects", max_objects)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
@@ -154,7 +155,8 @@ def load_rooms(source: str, min_objects: int | None = None, max_objects: int | N
             raise ValueError(f"room source {source!r} needs FIRST_SEED >= 0 and COUNT >= 1")
         from .generator import generate_task
 
-        bounds = {k: v for k, v in (("min_objects", min_objects), ("max_objects", max_objects)) if v is not None}
+        # An open bound takes the generator's default (4 to 20), moved to meet the given one.
+        bounds = {"min_objects": min_objects or min(4, high), "max_objects": max_objects or max(20, low)}
         return tuple(generate_task(first_seed + i, **bounds) for i in range(count))
     rooms = tuple(t for t in load_split(source) if low <= len(t.objects) <= high)
     if not rooms:

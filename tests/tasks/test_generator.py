@@ -327,6 +327,8 @@ def test_bundled_split_loads_with_its_count(name, count):
     ("hard", 18, None, None),
     ("generated:7000000:6", 3, 4, 6),     # generated with that object range
     ("generated:1:3", None, None, 3),     # the generator's default range
+    ("generated:1:4", None, 3, 4),        # an open lower bound meets the upper one
+    ("generated:1:4", 15, None, 4),
 ])
 def test_load_rooms_filters_splits_and_generates_rooms(source, low, high, count):
     rooms = load_rooms(source, low, high)
@@ -334,8 +336,8 @@ def test_load_rooms_filters_splits_and_generates_rooms(source, low, high, count)
     assert all((low or 1) <= len(t.objects) <= (high or 20) for t in rooms)
     if source.startswith("generated:"):
         first = int(source.split(":")[1])
-        assert [t.to_dict() for t in rooms] == [generate_task(first + i, **{k: v for k, v in (
-            ("min_objects", low), ("max_objects", high)) if v is not None}).to_dict() for i in range(len(rooms))]
+        bounds = {"min_objects": low or min(4, high or 20), "max_objects": high or max(20, low or 4)}
+        assert [t.to_dict() for t in rooms] == [generate_task(first + i, **bounds).to_dict() for i in range(len(rooms))]
 
 
 @pytest.mark.parametrize("source,low,high,message", [
