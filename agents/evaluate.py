@@ -355,6 +355,48 @@ def leaderboard(results: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def paired_differences(baseline: dict[str, Any], other: dict[str, Any]) -> dict[str, Any] | None:
+    """``other`` minus ``baseline`` room by room, over the rooms both played (matched by task id).
+
+    The same rooms make the comparison paired: the interval is that of the mean per-room difference,
+    far tighter than two independent intervals when rooms differ more than policies do. Returns the
+    final total's and the mean reward per turn's differences as :class:`Estimate` dicts, how many
+    rooms got better and worse (final total), and ``n``; None when no room is shared.
+    """
+    before = {e["task_id"]: e for e in baseline.get("episodes", []) if e["turns"]}
+    pairs = [(before[e["task_id"]], e) for e in other.get("episodes", []) if e["turns"] and e["task_id"] in before]
+    if not pairs:
+        return None
+
+    def mean_reward(episode: dict[str, Any]) -> float:
+        return sum(t["reward"] for t in episode["turns"]) / len(episode["turns"])
+
+    final = [_final_terms(new).get("total", 0.0) - _final_terms(old).get("total", 0.0) for old, new in pairs]
+    return {
+        "final_total": asdict(mean_interval(final)),
+        "reward_per_turn": asdict(mean_interval([mean_reward(new) - mean_reward(old) for old, new in pairs])),
+        "better": sum(d > 0 for d in final),
+        "worse": sum(d < 0 for d in final),
+        "n": len(pairs),
+    }
+
+
+def paired_table(results: Sequence[dict[str, Any]]) -> str:
+    """A markdown table of each later result's :func:`paired_differences` against the first ("" if none pair)."""
+    rows = []
+    for r in results[1:]:
+        d = paired_differences(results[0], r)
+        if d is not None:
+            rows.append(f"| {r['config']['policy']} | {d['n']} | {Estimate(**d['final_total']).format()} | "
+                        f"{Estimate(**d['reward_per_turn']).format()} | {d['better']} / {d['worse']} |")
+    if not rows:
+        return ""
+    return "\n".join([f"Paired against {results[0]['config']['policy']}, room by room (95% CI of the mean difference):",
+                      "",
+                      "| policy | shared rooms | final total, difference | mean reward per turn, difference | rooms better / worse |",
+                      "| --- | ---: | ---: | ---: | ---: |", *rows])
+
+
 def plot_reward_per_turn(results: Sequence[dict[str, Any]], path: Path) -> None:
     """A PNG of mean total per turn (95 % CI error bars), one line per policy."""
     import matplotlib

@@ -138,8 +138,9 @@ def evaluate(args: argparse.Namespace) -> int:
 
 
 def compare(args: argparse.Namespace) -> int:
-    """Print a markdown leaderboard of eval results and plot reward per turn."""
-    from agents.evaluate import leaderboard, load_results, plot_reward_per_turn
+    """Print a markdown leaderboard of eval results (and each one's room-by-room difference from the
+    first where they share rooms) and plot reward per turn."""
+    from agents.evaluate import leaderboard, load_results, paired_table, plot_reward_per_turn
 
     try:
         results = load_results(args.results)
@@ -147,6 +148,9 @@ def compare(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return 2
     print(leaderboard(results))
+    paired = paired_table(results)
+    if paired:
+        print("\n" + paired)
     plot_reward_per_turn(results, Path(args.plot))
     print(f"\nwrote {args.plot}")
     return 0
@@ -220,7 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", default="out/eval")
     e.set_defaults(func=evaluate)
     c = sub.add_parser("compare", help="leaderboard (markdown) and reward-per-turn plot of eval results")
-    c.add_argument("results", nargs="+", help="results.json files or eval output folders")
+    c.add_argument("results", nargs="+", help="results.json files or eval output folders; later ones are "
+                   "also compared room by room with the first")
     c.add_argument("--plot", default="reward_per_turn.png", help="PNG to write")
     c.set_defaults(func=compare)
     s = sub.add_parser("serve-policy", help="serve a policy as an OpenAI-compatible chat endpoint")

@@ -14,6 +14,8 @@ from agents.evaluate import (
     leaderboard,
     load_results,
     mean_interval,
+    paired_differences,
+    paired_table,
     plot_reward_per_turn,
     reward_per_turn,
     wilson_interval,
@@ -41,14 +43,14 @@ def test_mean_interval(values, value, half):
     assert estimate.high - estimate.value == pytest.approx(half) and estimate.value - estimate.low == pytest.approx(half)
 
 
-def _episode(totals, success=False, problems=None, judge=None):
+def _episode(totals, success=False, problems=None, judge=None, task_id="t"):
     turns = []
     for i, total in enumerate(totals, 1):
         terms = {"total": total, "relations": total}
         if judge is not None:
             terms["judge"] = judge
         turns.append({"turn": i, "reward": total, "terms": terms, "problem_counts": problems or {}})
-    return {"task_id": "t", "room_type": "r", "success": success, "turns_used": len(turns), "turns": turns}
+    return {"task_id": task_id, "room_type": "r", "success": success, "turns_used": len(turns), "turns": turns}
 
 
 def test_metrics_use_the_final_turn_and_judge_only_counts_valid_layouts():
@@ -124,6 +126,35 @@ def test_compare_prints_a_leaderboard_and_plots(runs, tmp_path, capsys):
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["compare", str(runs / "random"), str(runs / "heuristic"), "--plot", str(tmp_path / "c.png")]) == 0
     assert "| heuristic |" in capsys.readouterr().out and (tmp_path / "c.png").exists()
+
+
+def _result(policy, finals):
+    """A results dict whose rooms ``a``, ``b`` ... end on ``finals`` (None: room not played); one turn each."""
+    episodes = [_episode([v], task_id=room) for room, v in zip("abcdef", finals) if v is not None]
+    return {"config": {"policy": policy}, "episodes": episodes}
+
+
+@pytest.mark.parametrize("before, after, mean, half, better, worse, n", [
+    # every room up by 0.1: a zero-width interval although the rooms' own totals spread widely
+    ([0.2, 0.5, 0.9], [0.3, 0.6, 1.0], 0.1, 0.0, 3, 0, 3),
+    ([0.5, 0.5], [0.4, 0.8], 0.1, 1.959964 * 0.2, 1, 1, 2),  # differences -0.1, +0.3: sd 0.2828, /sqrt(2)
+    # only the shared rooms count: c is new in "after", b was not played there
+    ([0.5, 0.7, None], [0.6, None, 0.1], 0.1, 0.0, 1, 0, 1),
+])
+def test_paired_differences_match_rooms_by_id(before, after, mean, half, better, worse, n):
+    d = paired_differences(_result("old", before), _result("new", after))
+    assert d["final_total"]["value"] == pytest.approx(mean) and d["reward_per_turn"]["value"] == pytest.approx(mean)
+    assert d["final_total"]["high"] - d["final_total"]["value"] == pytest.approx(half, abs=1e-6)
+    assert (d["better"], d["worse"], d["n"]) == (better, worse, n)
+
+
+def test_paired_table_skips_results_on_other_rooms():
+    base = _result("base", [0.5, 0.5])
+    elsewhere = {"config": {"policy": "elsewhere"}, "episodes": [_episode([0.9], task_id="z")]}
+    assert paired_differences(base, elsewhere) is None and paired_table([base, elsewhere]) == ""
+    table = paired_table([base, elsewhere, _result("tuned", [0.7, 0.6])]).splitlines()
+    assert table[0] == "Paired against base, room by room (95% CI of the mean difference):"
+    assert table[-1].startswith("| tuned | 2 | 0.150 [0.052, 0.248] | ") and table[-1].endswith("| 2 / 0 |")
 
 
 def test_compare_rejects_what_is_not_results(tmp_path, capsys):
