@@ -71,6 +71,15 @@ ADVANTAGE_TABLE = [
     ({"name": "reinforce_pp", "credit": "turn"},
      {(0, 0): 1.697749, (0, 1): 1.0, (1, 0): -0.242536, (2, 0): -0.727607, (2, 1): -1.0, (2, 2): 0.0,
       (3, 0): -0.727607}, None),
+    # REINFORCE++-baseline: centred per room: 0.8, 0.4 -> +0.2, -0.2; 0.3, 0.3 -> 0, 0; batch std of
+    # (0.2, -0.2, 0, 0) = sqrt(0.02) = 0.1414214 -> +-1.414214.
+    ({"name": "reinforce_pp_baseline"},
+     {(0, 0): 1.414214, (0, 1): 1.414214, (1, 0): -1.414214, (2, 0): 0.0, (2, 1): 0.0, (2, 2): 0.0, (3, 0): 0.0},
+     None),
+    # Turn credit: turn 0 as above; turn 1 (0.6 and 0.2 alone in their rooms) centres to 0, 0 -> 0.
+    ({"name": "reinforce_pp_baseline", "credit": "turn"},
+     {(0, 0): 1.414214, (0, 1): 0.0, (1, 0): -1.414214, (2, 0): 0.0, (2, 1): 0.0, (2, 2): 0.0, (3, 0): 0.0},
+     None),
 ]
 
 
@@ -83,7 +92,7 @@ def test_advantages_by_hand(config, expected_adv, expected_ret):
         assert by_key(ret) == pytest.approx(expected_ret, abs=1e-12)
 
 
-@pytest.mark.parametrize("name", ["grpo", "rloo", "reinforce_pp"])
+@pytest.mark.parametrize("name", ["grpo", "rloo", "reinforce_pp", "reinforce_pp_baseline"])
 def test_zero_variance_gives_zero_not_nan(name):
     rows = [(0, 0, 0, 0.5, True), (1, 0, 0, 0.5, True), (2, 0, 0, 0.5, True)]
     adv, _ = make_algorithm(AlgorithmConfig(name=name)).advantages(batch(rows))
@@ -233,10 +242,11 @@ def test_loss_metric_keys_and_batch_token_mean():
 
 
 def test_names_and_flags():
-    assert algorithm_names() == ["grpo", "ppo", "reinforce_pp", "rloo"]
+    assert algorithm_names() == ["grpo", "ppo", "reinforce_pp", "reinforce_pp_baseline", "rloo"]
     flags = {n: (make_algorithm(AlgorithmConfig(name=n)).needs_value, make_algorithm(AlgorithmConfig(name=n)).needs_groups)
              for n in algorithm_names()}
-    assert flags == {"grpo": (False, True), "ppo": (True, False), "reinforce_pp": (False, False), "rloo": (False, True)}
+    assert flags == {"grpo": (False, True), "ppo": (True, False), "reinforce_pp": (False, False),
+                     "reinforce_pp_baseline": (False, True), "rloo": (False, True)}
 
 
 @pytest.mark.parametrize(("config", "message"), [

@@ -11,13 +11,14 @@ from .base import Algorithm, AlgorithmConfig, TurnBatch, kl_reward_penalty
 from .grpo import GRPO
 from .object_credit import object_token_weights
 from .ppo import PPO
-from .reinforce_pp import ReinforcePP
+from .reinforce_pp import ReinforcePP, ReinforcePPBaseline
 from .rloo import RLOO
 
 __all__ = ["Algorithm", "AlgorithmConfig", "TurnBatch", "algorithm_names", "kl_reward_penalty",
            "make_algorithm", "object_token_weights"]
 
-_ALGORITHMS: dict[str, type[Algorithm]] = {"grpo": GRPO, "ppo": PPO, "reinforce_pp": ReinforcePP, "rloo": RLOO}
+_ALGORITHMS: dict[str, type[Algorithm]] = {"grpo": GRPO, "ppo": PPO, "reinforce_pp": ReinforcePP,
+                                            "reinforce_pp_baseline": ReinforcePPBaseline, "rloo": RLOO}
 
 
 def algorithm_names() -> list[str]:
