@@ -1,4 +1,4 @@
-"""Learning curves of trainer runs: training reward and malformed answers per step, held-out evaluation.
+"""Learning curves of trainer runs: training reward per step, held-out reward and malformed answers.
 
     python -m benchmarks.learning.plot out/train/cpu_tiny_grpo out/train/cpu_tiny_rloo \
         --out benchmarks/results/learning_curves.png
@@ -45,25 +45,21 @@ def main(argv: list[str] | None = None) -> int:
         train, evals = _read(run / "metrics.csv"), _read(run / "eval.csv")
         if train:
             steps = [r["step"] for r in train]
-            for ax, key in ((axes[0], "reward/final_total"), (axes[1], "parse_error_rate")):
-                values = [r[key] for r in train]
-                ax.plot(steps, values, color=color, alpha=0.2)
-                ax.plot(steps[SMOOTH - 1:], _moving_mean(values), color=color,
-                        label=f"{name} training rollouts ({SMOOTH}-step mean)")
+            values = [r["reward/final_total"] for r in train]
+            axes[0].plot(steps, values, color=color, alpha=0.15)
+            axes[0].plot(steps[SMOOTH - 1:], _moving_mean(values), color=color, label=f"{name} ({SMOOTH}-step mean)")
         if evals:
             steps = [r["step"] for r in evals]
-            axes[0].plot(steps, [r["eval/reward/final_total"] for r in evals], color=color, marker="o", ls="--",
-                         label=f"{name} held-out")
-            axes[1].plot(steps, [r["eval/parse_error_rate"] for r in evals], color=color, marker="o", ls="--",
-                         label=f"{name} held-out")
-            axes[2].plot(steps, [r["eval/first_turn_total"] for r in evals], color=color, marker="o", label=f"{name} turn 1")
+            axes[1].plot(steps, [r["eval/reward/final_total"] for r in evals], color=color, marker="o", label=name)
+            axes[2].plot(steps, [r["eval/parse_error_rate"] for r in evals], color=color, marker="o", label=name)
             first, last = evals[0], evals[-1]
             print(f"{name}: held-out ({int(first['eval/rooms'])} rooms) step {int(first['step'])} -> {int(last['step'])}: "
                   f"final reward {first['eval/reward/final_total']:.4f} -> {last['eval/reward/final_total']:.4f}, "
                   f"success {first['eval/success']:.3f} -> {last['eval/success']:.3f}, "
                   f"malformed answers {first['eval/parse_error_rate']:.3f} -> {last['eval/parse_error_rate']:.3f}, "
                   f"turn-1 reward {first['eval/first_turn_total']:.4f} -> {last['eval/first_turn_total']:.4f}")
-    titles = ("final-turn reward (total)", "malformed answers (share of turns)", "held-out turn-1 reward")
+    titles = ("training rollouts: final-turn reward (total)", "held-out, greedy: final-turn reward (total)",
+              "held-out, greedy: malformed answers (share of turns)")
     for ax, title in zip(axes, titles):
         ax.set_title(title)
         ax.set_xlabel("RL step")
