@@ -133,6 +133,10 @@ def build_algorithm_config(cfg: RLlibRunConfig):
         .debugging(seed=cfg.seed)
         .reporting(metrics_num_episodes_for_smoothing=100)
     )
+    if cfg.algo == "appo":
+        # APPO samples asynchronously: without a floor an iteration can return before any sample
+        # arrived (NaN metrics, seen on a loaded machine), so each waits for a train batch of env steps.
+        config = config.reporting(min_sample_timesteps_per_iteration=cfg.train_batch_size)
     if cfg.algo == "sac":
         config = config.training(gamma=cfg.gamma, actor_lr=cfg.lr, critic_lr=cfg.lr, alpha_lr=cfg.lr,
                                  train_batch_size_per_learner=cfg.train_batch_size, **cfg.training)
