@@ -360,8 +360,8 @@ def paired_differences(baseline: dict[str, Any], other: dict[str, Any]) -> dict[
 
     The same rooms make the comparison paired: the interval is that of the mean per-room difference,
     far tighter than two independent intervals when rooms differ more than policies do. Returns the
-    final total's and the mean reward per turn's differences as :class:`Estimate` dicts, how many
-    rooms got better and worse (final total), and ``n``; None when no room is shared.
+    differences of the final total and of each room's mean reward over its turns as :class:`Estimate`
+    dicts, how many rooms got better and worse (final total), and ``n``; None when no room is shared.
     """
     before = {e["task_id"]: e for e in baseline.get("episodes", []) if e["turns"]}
     pairs = [(before[e["task_id"]], e) for e in other.get("episodes", []) if e["turns"] and e["task_id"] in before]

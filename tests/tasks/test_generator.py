@@ -321,22 +321,24 @@ def test_bundled_split_loads_with_its_count(name, count):
         assert all(len(t.objects) >= 14 for t in tasks)
 
 
-@pytest.mark.parametrize("source,low,high,count", [
-    ("train", 4, 5, 237),                 # bundled rooms filtered by object count
-    ("test", None, None, 200),
-    ("hard", 18, None, None),
-    ("generated:7000000:6", 3, 4, 6),     # generated with that object range
-    ("generated:1:3", None, None, 3),     # the generator's default range
-    ("generated:1:4", None, 3, 4),        # an open lower bound meets the upper one
-    ("generated:1:4", 15, None, 4),
+@pytest.mark.parametrize("source,low,high,count,generator_range", [
+    ("train", 4, 5, 237, None),                   # bundled rooms filtered by object count
+    ("test", None, None, 200, None),
+    ("hard", 18, None, None, None),
+    ("generated:7000000:6", 3, 4, 6, (3, 4)),     # generated with that object range
+    ("generated:1:3", None, None, 3, (4, 20)),    # the generator's default range
+    ("generated:1:4", None, 3, 4, (3, 3)),        # an open lower bound moves down to meet the upper one
+    ("generated:1:4", 15, None, 4, (15, 20)),
+    ("generated:1:2", None, 25, 2, (4, 25)),
+    ("generated:1:2", 22, None, 2, (22, 22)),     # an open upper bound moves up to meet the lower one
 ])
-def test_load_rooms_filters_splits_and_generates_rooms(source, low, high, count):
+def test_load_rooms_filters_splits_and_generates_rooms(source, low, high, count, generator_range):
     rooms = load_rooms(source, low, high)
     assert count is None or len(rooms) == count
-    assert all((low or 1) <= len(t.objects) <= (high or 20) for t in rooms)
+    assert all((low or 1) <= len(t.objects) <= (high or 10**9) for t in rooms)
     if source.startswith("generated:"):
         first = int(source.split(":")[1])
-        bounds = {"min_objects": low or min(4, high or 20), "max_objects": high or max(20, low or 4)}
+        bounds = dict(zip(("min_objects", "max_objects"), generator_range))
         assert [t.to_dict() for t in rooms] == [generate_task(first + i, **bounds).to_dict() for i in range(len(rooms))]
 
 

@@ -39,7 +39,7 @@ class ReinforcePPBaseline(ReinforcePP):
         returns = self.returns(batch)
         centred = np.zeros(len(batch))
         for rows in self.baseline_units(batch, by_group=True):
-            centred[rows] = returns[rows] - returns[rows].mean()
+            centred[rows] = normalised(returns[rows], scale=False)
         adv = np.zeros(len(batch))
         for rows in self.baseline_units(batch, by_group=False):
             adv[rows] = normalised(centred[rows], self.config.normalize_std)
