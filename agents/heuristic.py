@@ -57,7 +57,7 @@ from metaspatial_env.relations import (
     TOUCH_TOLERANCE,
     evaluate_rules,
 )
-from metaspatial_env.tasks.schema import ObjectRule, Task, TaskObject
+from metaspatial_env.schema import ObjectRule, Task, TaskObject
 
 #: Gap left between an object's back and its wall (inside the 5 cm contact band, never through).
 WALL_GAP = 0.01

@@ -39,8 +39,8 @@ from .geometry import WALLS, Box
 from .physics import PhysicsWorld
 from .reward import REWARD_MODES, RewardConfig, turn_reward
 from .scoring import evaluate_layout, initial_boxes
-from .tasks import Task
-from .tasks.schema import LAYOUT_ELEMENTS, LAYOUT_PREPOSITIONS, OBJECT_PREPOSITIONS
+from .schema import Task
+from .schema import LAYOUT_ELEMENTS, LAYOUT_PREPOSITIONS, OBJECT_PREPOSITIONS
 from .tasks.splits import load_rooms, load_split, split_names
 
 #: Object rules encoded per object; later ones are left out of the observation (rare: <1% of objects).

@@ -28,7 +28,7 @@ from .render import RenderObject, RenderScene, make_renderer
 from .reward import REWARD_MODES, RewardConfig, total_reward, turn_reward
 from .scoring import Evaluation, evaluate_layout, initial_boxes
 from .spaces import TEXT_CHARSET, LayoutActionSpace
-from .tasks import Task
+from .schema import Task
 from .tasks.splits import load_split, split_names
 
 OBSERVATIONS = ("image", "text")

@@ -30,7 +30,7 @@ import numpy as np
 from .config import from_mapping
 from .prompting import _metres, image_data_url
 from .reward import judge_term
-from .tasks import Task
+from .schema import Task
 
 CRITERIA = ("realism_and_geometric_consistency", "functionality", "layout", "color_and_materials",
             "overall_atmosphere")

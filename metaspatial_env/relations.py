@@ -23,7 +23,7 @@ from .geometry import (
     point_polygon_distance,
     wall_gap,
 )
-from .tasks.schema import LayoutRule, ObjectRule, Task, TaskObject
+from .schema import LayoutRule, ObjectRule, Task, TaskObject
 
 #: Gap allowed between an object and the wall or ceiling it stands against.
 CONTACT_TOLERANCE = 0.05

@@ -28,7 +28,7 @@ from .reward import (
     stability_term,
     total_reward,
 )
-from .tasks import LayoutRule, Task
+from .schema import LayoutRule, Task
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import numpy as np
 from gymnasium import spaces
 
 from .actions import MAX_ACTION_CHARS
-from .tasks import Task
+from .schema import Task
 
 #: Printable ASCII plus newline: every character of JSON, of the answer tags and of our feedback.
 TEXT_CHARSET = "".join(sorted(set(string.printable) - set("\r\x0b\x0c")))

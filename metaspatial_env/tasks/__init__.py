@@ -1,49 +1,25 @@
-"""Tasks: the room schema, the procedural generator, bundled splits and external loaders.
+"""Tasks: where rooms come from. The room schema itself (:class:`Task`) is one layer down, in
+:mod:`metaspatial_env.schema`, so that the rules, physics and scoring can use it without the
+generator above them.
 
-- :mod:`.schema`: :class:`Task` and its validation (:class:`TaskError` names the task and field).
 - :mod:`.catalog`: furniture categories with sizes, placements, styles and materials.
-- :mod:`.generator`: :func:`generate_task`, deterministic rooms with a verified reference layout.
+- :mod:`.generator`: :func:`generate_task`, deterministic rooms with a verified reference layout
+  (it checks its layouts with :mod:`metaspatial_env.relations`, so it sits above them).
 - :mod:`.splits`: the bundled ``train``/``test``/``hard`` splits and :func:`load_tasks` for files.
 - :mod:`.metaspatial`: MetaSpatial / IDesign scene graphs as tasks.
-
-The generator, splits and MetaSpatial loader are imported lazily (on first attribute access):
-:mod:`metaspatial_env.relations` imports :mod:`.schema`, and the generator imports relations,
-so importing them eagerly here would make a cycle.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..schema import LayoutRule, ObjectRule, Task, TaskError, TaskObject
+from .catalog import CATEGORIES, ROOM_TYPES, STYLES, Category
+from .generator import generate_task, verify_reference_layout
+from .metaspatial import load_metaspatial, load_metaspatial_dataset
+from .splits import load_rooms, load_split, load_tasks, split_names
 
-from .schema import LayoutRule, ObjectRule, Task, TaskError, TaskObject
-
-_LAZY = {
-    "CATEGORIES": ".catalog",
-    "Category": ".catalog",
-    "ROOM_TYPES": ".catalog",
-    "STYLES": ".catalog",
-    "generate_task": ".generator",
-    "verify_reference_layout": ".generator",
-    "load_metaspatial": ".metaspatial",
-    "load_metaspatial_dataset": ".metaspatial",
-    "load_split": ".splits",
-    "load_rooms": ".splits",
-    "load_tasks": ".splits",
-    "split_names": ".splits",
-}
-
-__all__ = ["LayoutRule", "ObjectRule", "Task", "TaskError", "TaskObject", *_LAZY]
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__all__ = [
+    "CATEGORIES", "ROOM_TYPES", "STYLES", "Category", "LayoutRule", "ObjectRule", "Task", "TaskError",
+    "TaskObject", "generate_task", "load_metaspatial", "load_metaspatial_dataset", "load_rooms", "load_split",
+    "load_tasks", "split_names",
+    "verify_reference_layout",
+]

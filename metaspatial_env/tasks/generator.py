@@ -49,7 +49,7 @@ import numpy as np
 from ..geometry import WALL_FACING_INTO_ROOM, WALLS, Box
 from ..relations import evaluate_rules, facing_violation, layout_rule_violation, object_rule_violation
 from .catalog import CATEGORIES, ROOM_TYPES, STYLE_COLOUR_PHRASES, STYLES, Category, pick_material, pick_style
-from .schema import LayoutRule, ObjectRule, Task
+from ..schema import LayoutRule, ObjectRule, Task
 
 __all__ = ["ROOM_TYPES", "ROOM_SIZE_RANGES", "generate_task", "verify_reference_layout"]
 

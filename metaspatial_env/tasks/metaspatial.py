@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from ..geometry import WALLS
-from .schema import LAYOUT_ELEMENTS, LAYOUT_PREPOSITIONS, Task, TaskError
+from ..schema import LAYOUT_ELEMENTS, LAYOUT_PREPOSITIONS, Task, TaskError
 
 __all__ = [
     "SCENE_GRAPH_FILE",

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import ROOM_TYPES
-from .schema import Task, TaskError
+from ..schema import Task, TaskError
 
 __all__ = [
     "SPLITS",

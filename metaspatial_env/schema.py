@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..geometry import WALLS
+from .geometry import WALLS
 
 LAYOUT_ELEMENTS = (*WALLS, "middle of the room", "ceiling")
 LAYOUT_PREPOSITIONS = ("on", "in the corner")
