@@ -1,23 +1,83 @@
-"""Building the project's frozen config dataclasses from JSON-able or YAML mappings."""
+"""The one strict builder of the project's frozen config dataclasses, from JSON-able or YAML mappings.
+
+Every config (env arguments, reward weights, the judge, the trainer's YAML, RLlib runs) is a frozen
+dataclass with a docstring per field, parsed once by :func:`from_mapping`: unknown keys are errors
+that name the known ones, and a field whose type is itself a config dataclass (or such a dataclass
+or ``None``) is built from its nested mapping at the same time, so no section travels on as a raw
+dict to be parsed again later.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import types
+import typing
 from collections.abc import Mapping
-from dataclasses import fields
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
-def from_mapping(cls: type[T], data: Mapping[str, Any] | None, what: str) -> T:
-    """``cls(**data)``; keys that are not fields of ``cls`` raise ``ValueError`` naming ``what``
-    (e.g. ``"RewardConfig keys"``) and the known keys."""
+def from_mapping(cls: type[T], data: Mapping[str, Any] | T | None, what: str, section: str | None = None) -> T:
+    """``cls(**data)`` with every nested config section built too.
+
+    ``data`` may already be a ``cls`` (returned as is) or None (all defaults). Keys that are not
+    fields of ``cls`` raise ``ValueError``: ``unknown <what> [keys] in <section>; known: [...]``
+    (``what`` e.g. ``"RewardConfig keys"``; ``section`` the dotted path of a nested section, or
+    None at the top). A nested section is built by its class's ``from_dict`` classmethod when
+    it has one, else by this function with errors naming its path (``rollout``, ``optim`` ...).
+    Missing required fields are errors too.
+    """
+    if isinstance(data, cls):
+        return data
     if data is None:
         data = {}
+    where = f" in {section}" if section else ""
     if not isinstance(data, Mapping):
-        raise ValueError(f"{what}: expected a mapping of {cls.__name__} fields, got {type(data).__name__}")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
+        raise ValueError(f"{what}{where}: expected a mapping of {cls.__name__} fields, got {type(data).__name__}")
+    nested = _nested_sections(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known, key=str)
     if unknown:
-        raise ValueError(f"unknown {what} {unknown}; known: {sorted(known)}")
-    return cls(**data)
+        raise ValueError(f"unknown {what} {unknown}{where}; known: {sorted(known)}")
+    kwargs = {}
+    for name, value in data.items():
+        sub = nested.get(name)
+        if sub is not None and value is not None and not isinstance(value, sub):
+            value = _build_section(sub, value, f"{section}.{name}" if section else name)
+        kwargs[name] = value
+    missing = sorted(f.name for f in dataclasses.fields(cls) if f.name not in kwargs
+                     and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+    if missing:
+        raise ValueError(f"{what}{where}: missing required {missing}")
+    return cls(**kwargs)
+
+
+def _build_section(cls: type[T], value: Any, path: str) -> T:
+    """A nested section: through the section class's own ``from_dict`` when it has one (its checks
+    and messages), else the generic build."""
+    own = getattr(cls, "from_dict", None)
+    if own is not None:
+        return own(value)
+    return from_mapping(cls, value, "keys", path)
+
+
+def to_mapping(config: Any) -> dict[str, Any]:
+    """The JSON-able mapping :func:`from_mapping` builds ``config`` back from (nested sections as dicts)."""
+    return dataclasses.asdict(config)
+
+
+@functools.cache
+def _nested_sections(cls: type) -> dict[str, type]:
+    """Fields of ``cls`` typed as a dataclass, or as a dataclass or None, and that dataclass."""
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for f in dataclasses.fields(cls):
+        hint = hints.get(f.name)
+        options = typing.get_args(hint) if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union \
+            else (hint,)
+        classes = [o for o in options if isinstance(o, type) and dataclasses.is_dataclass(o)]
+        if len(classes) == 1:
+            out[f.name] = classes[0]
+    return out

@@ -26,22 +26,18 @@ settled pose (placed flag, x, y, z mapped to [-1, 1] over the room, sin and cos 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from .actions import ParseResult, Placement
+from .actions import ParseError, ParseResult, Placement
 from .config import from_mapping
+from .episode import EpisodeConfig, EpisodeEnv
 from .geometry import WALLS, Box
-from .physics import PhysicsWorld
-from .reward import REWARD_MODES, RewardConfig, turn_reward
-from .scoring import evaluate_layout, initial_boxes
-from .schema import Task
-from .schema import LAYOUT_ELEMENTS, LAYOUT_PREPOSITIONS, OBJECT_PREPOSITIONS
-from .tasks.splits import load_rooms, load_split, split_names
+from .schema import LAYOUT_ELEMENTS, LAYOUT_PREPOSITIONS, OBJECT_PREPOSITIONS, Task
+from .tasks.splits import load_rooms
 
 #: Object rules encoded per object; later ones are left out of the observation (rare: <1% of objects).
 MAX_RULES = 2
@@ -52,11 +48,14 @@ MOUNTS = (*WALLS, "ceiling")
 
 
 @dataclass(frozen=True)
-class ContinuousConfig:
-    """Construction arguments of :class:`ContinuousLayoutEnv`; JSON-able, unknown keys are errors."""
+class ContinuousConfig(EpisodeConfig):
+    """Construction arguments of :class:`ContinuousLayoutEnv`; JSON-able, unknown keys are errors.
 
-    split: str = "train"
-    """Bundled split the rooms are drawn from (``train``, ``test``, ``hard``)."""
+    ``split``, ``max_turns``, ``terminate_on_success`` and ``reward`` are the episode's
+    (:class:`~metaspatial_env.episode.EpisodeConfig`)."""
+
+    reward_mode: str = "improvement"
+    """``improvement`` (an episode's return is its last total), ``absolute`` or ``final``."""
     max_objects: int = 20
     """Object slots of the observation and action; only rooms with at most this many objects are
     drawn (easy rooms: 5)."""
@@ -67,21 +66,12 @@ class ContinuousConfig:
     order); 0 draws all of them. A small fixed pool makes a task that a classic agent can learn in
     minutes on a CPU (it can remember a layout per room); ``reset(options={"task_id": ...})`` still
     reaches any room of the split."""
-    max_turns: int = 3
-    """Layouts per episode; each one can refine the last (the observation shows the settled poses)."""
-    reward_mode: str = "improvement"
-    """``improvement`` (an episode's return is its last total), ``absolute`` or ``final``."""
-    terminate_on_success: bool = True
-    """End the episode as soon as a layout succeeds."""
-    reward: dict = field(default_factory=dict)
-    """Overrides of :class:`~metaspatial_env.reward.RewardConfig` fields."""
     observation: str = "vector"
     """Always ``vector``; named so that tools reading ``observation`` from an env's kwargs see no image."""
 
     def __post_init__(self) -> None:
-        if self.split not in split_names():
-            raise ValueError(f"unknown split {self.split!r}; known: {split_names()}")
-        for name in ("max_objects", "min_objects", "max_turns"):
+        super().__post_init__()
+        for name in ("max_objects", "min_objects"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
@@ -89,11 +79,8 @@ class ContinuousConfig:
             raise ValueError(f"rooms must be an int >= 0 (0: all rooms), got {self.rooms!r}")
         if self.min_objects > self.max_objects:
             raise ValueError(f"min_objects ({self.min_objects}) is above max_objects ({self.max_objects})")
-        if self.reward_mode not in REWARD_MODES:
-            raise ValueError(f"reward_mode must be one of {REWARD_MODES}, got {self.reward_mode!r}")
         if self.observation != "vector":
             raise ValueError(f"observation must be 'vector' for the continuous env, got {self.observation!r}")
-        RewardConfig.from_dict(self.reward)
 
     @classmethod
     def from_kwargs(cls, kwargs: dict[str, Any]) -> ContinuousConfig:
@@ -106,128 +93,75 @@ def object_features(max_objects: int) -> int:
             + MAX_RULES * (max_objects + len(OBJECT_PREPOSITIONS) + 1) + 6)
 
 
-class ContinuousLayoutEnv(gym.Env):
+class ContinuousLayoutEnv(EpisodeEnv):
     """Room layout with a vector observation and a ``Box`` action, scored by the shared reward.
 
-    ``reset`` options: ``task_id`` (a room of the split) or ``task`` (a dict or :class:`Task`).
-    ``info`` holds ``task_id``, ``turn``, every ``reward_<term>``, ``reward_total`` and ``success``.
+    ``reset`` options, as for every face: ``task_id`` (a room of the split), ``task`` (a dict or
+    :class:`Task`) or ``split`` (draw from another split, with the same object-count filter and
+    ``rooms`` pool). ``info`` holds what every face's does (``task_id``, ``turn``, every
+    ``reward_<term>``, ``reward_total``, ``success``, ``parse_errors``, ``problems``, ``layout``).
     Pickling keeps only the construction arguments.
     """
 
     metadata = {"render_modes": []}
+    config_class = ContinuousConfig
 
-    def __init__(self, **config: Any):
-        self.config = ContinuousConfig.from_kwargs(config)
-        self.reward_config = RewardConfig.from_dict(self.config.reward)
+    def __init__(self, render_mode: str | None = None, **config: Any):
+        if render_mode is not None:
+            raise ValueError(f"the continuous env renders nothing; render_mode must be None, got {render_mode!r}")
+        super().__init__(None, **config)
         cfg = self.config
-        self.tasks = load_rooms(cfg.split, cfg.min_objects, cfg.max_objects)
-        if cfg.rooms > len(self.tasks):
-            raise ValueError(f"rooms={cfg.rooms} but split {cfg.split!r} has only {len(self.tasks)} rooms with "
-                             f"{cfg.min_objects}..{cfg.max_objects} objects")
-        if cfg.rooms:
-            self.tasks = self.tasks[:cfg.rooms]
+        self.tasks = self._pool(cfg.split)
         size = 4 + cfg.max_objects * object_features(cfg.max_objects)
         self.observation_space = spaces.Box(-1.0, 1.0, (size,), np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, (cfg.max_objects * ACTION_DIMS,), np.float32)
-        self.timings: dict[str, float] = {}
-        """Seconds spent in the phases of the last step (for benchmarks, never in ``info``)."""
-        self._world: PhysicsWorld | None = None
-        self._task: Task | None = None
-        self._boxes: dict[str, Box] = {}
-        self._placed: set[str] = set()
-        self._turn = 0
-        self._previous_total = 0.0
-        self._done = True
 
-    @property
-    def task(self) -> Task | None:
-        return self._task
+    def _pool(self, split: str) -> tuple[Task, ...]:
+        cfg = self.config
+        tasks = load_rooms(split, cfg.min_objects, cfg.max_objects)
+        if cfg.rooms > len(tasks):
+            raise ValueError(f"rooms={cfg.rooms} but split {split!r} has only {len(tasks)} rooms with "
+                             f"{cfg.min_objects}..{cfg.max_objects} objects")
+        return tasks[:cfg.rooms] if cfg.rooms else tasks
+
+    def _check_task(self, task: Task) -> None:
+        if len(task.objects) > self.config.max_objects:
+            raise ValueError(f"task {task.id!r} has {len(task.objects)} objects; "
+                             f"this env has {self.config.max_objects} slots")
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        super().reset(seed=seed)
-        self._task = self._choose_task(options or {})
-        if len(self._task.objects) > self.config.max_objects:
-            raise ValueError(f"task {self._task.id!r} has {len(self._task.objects)} objects; "
-                             f"this env has {self.config.max_objects} slots")
-        self._boxes = initial_boxes(self._task)
-        self._placed = set()
-        self._turn = 0
-        self._previous_total = 0.0
-        self._done = False
-        return self._observation(), {"task_id": self._task.id, "turn": 0}
+        episode = self._start_episode(seed, options)
+        return self._observation(), episode.reset_info()
 
     def step(self, action):
-        if self._task is None or self._done:
-            raise RuntimeError("call reset() before step(): the episode has not started or has ended")
+        episode = self._running_episode()
         action = np.asarray(action, dtype=np.float64)
         if action.shape != self.action_space.shape:
             raise ValueError(f"action must have shape {self.action_space.shape}, got {action.shape}")
-        task, timings = self._task, {}
-        # Non-finite numbers earn nothing for their object: it keeps its previous pose, unplaced.
-        finite = [bool(np.all(np.isfinite(action[i * ACTION_DIMS:(i + 1) * ACTION_DIMS])))
-                  for i in range(len(task.objects))]
-        boxes = decode_action(task, np.nan_to_num(action, nan=0.0, posinf=1.0, neginf=-1.0))
-        placements = {}
-        for ok, obj in zip(finite, task.objects):
-            if ok:
-                self._boxes[obj.id] = boxes[obj.id]
-                self._placed.add(obj.id)
-                x, y, z = boxes[obj.id].center
-                placements[obj.id] = Placement(x, y, z, boxes[obj.id].z_angle)
-            else:
-                self._placed.discard(obj.id)
-        parse = ParseResult(placements)
-        evaluation = evaluate_layout(task, self._boxes, self._placed, parse, self._physics(), self.reward_config,
-                                     timings)
-        self._boxes = {oid: s.box for oid, s in evaluation.settle.objects.items()}
-        self._turn += 1
-        terminated = bool(evaluation.success and self.config.terminate_on_success)
-        truncated = bool(self._turn >= self.config.max_turns and not terminated)
-        self._done = terminated or truncated
-        reward = turn_reward(self.config.reward_mode, evaluation.total, self._previous_total, self._done)
-        self._previous_total = evaluation.total
-        info: dict[str, Any] = {"task_id": task.id, "turn": self._turn}
-        info.update({f"reward_{name}": float(value) for name, value in evaluation.terms.items()})
-        info["reward_total"] = float(evaluation.total)
-        info["success"] = bool(evaluation.success)
+        timings: dict[str, float] = {}
+        parse, non_finite = decode_placements(episode.task, action)
+        episode.place(parse.placements, unplace=non_finite)
+        evaluation = episode.evaluate(parse, self._physics(), timings)
+        reward, terminated, truncated = episode.end_turn(evaluation)
+        info = episode.step_info(evaluation, parse.error_codes)
         self.timings = timings
-        return self._observation(), float(reward), terminated, truncated, info
-
-    def close(self):
-        if self._world is not None:
-            self._world.close()
-            self._world = None
-
-    def __reduce__(self):
-        return (_rebuild, (asdict(self.config),))
-
-    # ------------------------------------------------------------------ internals
-    def _choose_task(self, options: dict[str, Any]) -> Task:
-        unknown = sorted(set(options) - {"task_id", "task"})
-        if unknown:
-            raise ValueError(f"unknown reset options {unknown}; known: ['task', 'task_id']")
-        if "task" in options:
-            task = options["task"]
-            return task if isinstance(task, Task) else Task.from_dict(task)
-        if "task_id" in options:
-            for task in load_split(self.config.split):
-                if task.id == options["task_id"]:
-                    return task
-            raise ValueError(f"no task {options['task_id']!r} in split {self.config.split!r}")
-        return self.tasks[int(self.np_random.integers(len(self.tasks)))]
-
-    def _physics(self) -> PhysicsWorld:
-        if self._world is None:
-            self._world = PhysicsWorld()
-        return self._world
+        return self._observation(), reward, terminated, truncated, info
 
     def _observation(self) -> np.ndarray:
-        return encode_observation(self._task, self._boxes, self._placed, self._turn / self.config.max_turns,
-                                  self.config.max_objects)
+        episode = self._episode
+        return encode_observation(episode.task, episode.settled_boxes(), episode.placed,
+                                  episode.turn / self.config.max_turns, self.config.max_objects)
 
 
-def _rebuild(config: dict[str, Any]) -> ContinuousLayoutEnv:
-    return ContinuousLayoutEnv(**config)
+def decode_placements(task: Task, action: np.ndarray) -> tuple[ParseResult, set[str]]:
+    """The placements an action gives, as a parse result, and the objects whose entries are not
+    finite: those earn nothing (a ``bad_number`` error; the object keeps its previous pose, unplaced)."""
+    entries = [action[i * ACTION_DIMS:(i + 1) * ACTION_DIMS] for i in range(len(task.objects))]
+    non_finite = {obj.id for obj, entry in zip(task.objects, entries) if not np.all(np.isfinite(entry))}
+    boxes = decode_action(task, np.nan_to_num(action, nan=0.0, posinf=1.0, neginf=-1.0))
+    placements = {oid: Placement(*box.center, box.z_angle) for oid, box in boxes.items() if oid not in non_finite}
+    errors = tuple(ParseError("bad_number", oid, "non-finite action entries") for oid in sorted(non_finite))
+    return ParseResult(placements, errors, {"bad_number": len(errors)} if errors else {}), non_finite
 
 
 def _to_unit(value: float, lo: float, hi: float) -> float:

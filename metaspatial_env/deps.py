@@ -14,11 +14,17 @@ from types import ModuleType
 
 from gymnasium.error import DependencyNotInstalled
 
-__all__ = ["DependencyNotInstalled", "require"]
+__all__ = ["DependencyNotInstalled", "MissingDependency", "require"]
+
+
+class MissingDependency(DependencyNotInstalled, ImportError):
+    """An extra is not installed. Also an :class:`ImportError`, so code written against a plain
+    failed import (``except ImportError``) keeps working."""
 
 
 def require(module: str, extra: str, purpose: str | None = None) -> ModuleType:
-    """Import and return ``module``; raise :class:`DependencyNotInstalled` naming the extra.
+    """Import and return ``module``; raise :class:`MissingDependency` (a
+    :class:`DependencyNotInstalled`) naming the extra.
 
     ``extra`` is the ``metaspatial-env[...]`` extra that installs it; ``purpose`` (for example
     ``"the Blender renderer"``) says what needed it. Only a missing ``module`` itself (or one of
@@ -32,5 +38,5 @@ def require(module: str, extra: str, purpose: str | None = None) -> ModuleType:
         if missing != module and not module.startswith(missing + "."):
             raise
         need = f"{purpose} needs" if purpose else "this needs"
-        raise DependencyNotInstalled(
+        raise MissingDependency(
             f"{need} {module!r}, which is not installed: pip install 'metaspatial-env[{extra}]'") from None

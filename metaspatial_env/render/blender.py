@@ -8,7 +8,7 @@ that changed. Images come back as raw bytes through a socket.
 
 The image is the same as the rasteriser's: a perspective view framed to the room's real size
 with the south and west walls cut away (left half) and a top-down plan, north up (right half),
-with the same cameras (:class:`~metaspatial_env.render.raster.ViewLayout`), so id labels, the
+with the same cameras (:class:`~metaspatial_env.render.views.ViewLayout`), so id labels, the
 compass and the room-size caption are drawn by the same helpers at the same pixels. Furniture is
 procedural (:mod:`metaspatial_env.render.furniture`): each category built from parts fitted
 exactly to its bounding box, facing its ``z_angle``, coloured from its material and style words.
@@ -45,9 +45,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import RenderObject, RenderScene
+from ..deps import require
+from .base import RenderScene
 from .labels import LabelPainter, font_size_for
-from .raster import ViewLayout, annotate_views
+from .views import ViewLayout, annotate_views, frame
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def _quaternion_from_matrix(m: np.ndarray) -> tuple[float, float, float, float]:
 
 
 def blender_cameras(views: ViewLayout) -> dict[str, dict]:
-    """Blender camera parameters that reproduce the rasteriser's two views exactly.
+    """Blender camera parameters that reproduce the two views of :class:`ViewLayout` exactly.
 
     The perspective view's matrix is ``fit @ projection @ view`` (a uniform zoom and recentring
     in NDC on top of a symmetric frustum). Its rows give the eye (where x, y and w vanish), the
@@ -118,10 +119,6 @@ def blender_cameras(views: ViewLayout) -> dict[str, dict]:
     return {"perspective": persp, "plan": plan}
 
 
-def _drawable(o: RenderObject) -> bool:
-    return all(math.isfinite(float(v)) for v in (*o.box.center, *o.box.size, o.box.z_angle))
-
-
 def _far_clip(eye, room, objects) -> float:
     """Far clip distance of the perspective view: just past the farthest wall corner or object.
 
@@ -142,10 +139,7 @@ def _far_clip(eye, room, objects) -> float:
 
 def scene_request(scene: RenderScene, image_size: tuple[int, int]) -> tuple[dict, ViewLayout, tuple]:
     """The worker's render request for ``scene``, the views it was framed with and the objects drawn."""
-    objects = tuple(o for o in scene.objects if _drawable(o))
-    z_span = ((min(o.box.z_range[0] for o in objects), max(o.box.z_range[1] for o in objects))
-              if objects else (0.0, 0.0))
-    views = ViewLayout(scene.room_size, image_size, z_span)
+    objects, views = frame(scene, image_size)
     cameras = blender_cameras(views)
     persp = cameras["perspective"]
     persp["clip"] = (persp["clip"][0], _far_clip(persp["location"], views.room, objects))
@@ -314,10 +308,7 @@ class BlenderRenderer:
 
     def _ensure_worker(self) -> _Worker:
         if self._worker is None:
-            try:
-                import bpy  # noqa: F401  (only to give a clear error before starting a process)
-            except ImportError:
-                raise ImportError("the blender renderer needs bpy: pip install 'metaspatial-env[blender]'") from None
+            require("bpy", "blender", "the Blender renderer")  # a clear error before starting a process
             self._worker = _Worker(self.settings, self.start_timeout)
         return self._worker
 
@@ -341,7 +332,7 @@ class BlenderRenderer:
 
     # -- rendering ----------------------------------------------------------------------------
     def views(self, scene: RenderScene) -> ViewLayout:
-        """The frame's cameras (the rasteriser's); ``to_pixels`` maps world points to pixels."""
+        """The frame's cameras (every backend's); ``to_pixels`` maps world points to pixels."""
         return scene_request(scene, self.image_size)[1]
 
     def render(self, scene: RenderScene) -> np.ndarray:
@@ -396,7 +387,7 @@ class BlenderRenderer:
         return what + (f"; its last output: {tail}" if tail and code not in (None, -9) else "")
 
     def _annotate(self, image: np.ndarray, scene: RenderScene, objects, views: ViewLayout) -> None:
-        """Id labels and the plan's compass, with the rasteriser's painter at the same pixels."""
+        """Id labels and the plan's compass, drawn as every backend draws them, at the same pixels."""
         if self._painter is None:
             self._painter = LabelPainter(self.label_size)
         annotate_views(self._painter, image, scene, objects, views, labels=self.labels, overlay=self.overlay)

@@ -45,7 +45,9 @@ from multiprocessing.connection import Connection
 
 import numpy as np
 
+from ..deps import require
 from .furniture import build_parts, color_scheme, part_finish, srgb_to_linear
+from .views import BACKGROUND, FLOOR_RGB, GRID_SHADE, PLAN_OUTLINE_PX, PLAN_WALL_RGB, WALL_RGB, room_boxes
 
 #: Material slots of every mesh, in order (a face's ``material_index`` picks its finish).
 FINISHES = ("matte", "metal", "glossy", "glow")
@@ -150,8 +152,7 @@ class BlenderScene:
     """The worker's Blender state: shared meshes and materials, the room, cameras and objects."""
 
     def __init__(self, settings: dict, scratch: str | None = None):
-        import bpy
-
+        bpy = require("bpy", "blender", "the Blender renderer")
         self.bpy = bpy
         bpy.ops.wm.read_factory_settings(use_empty=True)
         self.scene = bpy.context.scene
@@ -237,8 +238,6 @@ class BlenderScene:
         scene = self.scene
         world = bpy.data.worlds.new("world")
         scene.world = world
-        from .raster import BACKGROUND
-
         self.background = srgb_to_linear(BACKGROUND)
         world.color = self.background
         world.use_nodes = True
@@ -394,28 +393,23 @@ class BlenderScene:
 
     def _build_room(self, room, plan_px) -> None:
         """The room as one object per view group: ``both`` views, ``perspective`` only, ``plan`` only."""
-        from .raster import FLOOR_RGB, PLAN_WALL_RGB, WALL_RGB
-
         for objs in self.room_objects.values():
             for obj in objs:
                 self._remove(obj)
             objs.clear()
-        X, Y, Z = room
+        X, Y, _ = room
         boxes = {group: [] for group in self.room_objects}
 
         def box(lo, hi, rgb, group):
             center = tuple((a + b) / 2 for a, b in zip(lo, hi))
             boxes[group].append(("box", center, tuple(max(b - a, 1e-5) for a, b in zip(lo, hi)), rgb, "matte"))
 
-        t = min(0.12, 0.04 * max(X, Y, Z))
-        box((0, 0, -t), (X, Y, 0), FLOOR_RGB, "both")
-        box((0, Y, -t), (X + t, Y + t, Z), WALL_RGB, "perspective")  # north wall
-        box((X, 0, -t), (X + t, Y, Z), WALL_RGB, "perspective")  # east wall
-        o = 3.0 * plan_px  # a 3 px outline around the plan's floor
-        for lo, hi in (((-o, -o, -0.02), (X + o, 0, 0)), ((-o, Y, -0.02), (X + o, Y + o, 0)),
-                       ((-o, 0, -0.02), (0, Y, 0)), ((X, 0, -0.02), (X + o, Y, 0))):
-            box(lo, hi, PLAN_WALL_RGB, "plan")
-        grid = tuple(c * 0.86 for c in FLOOR_RGB)  # a 1 m floor grid, as the rasteriser draws
+        shared = room_boxes(room, PLAN_OUTLINE_PX * plan_px)
+        for group, key, rgb in (("both", "floor", FLOOR_RGB), ("perspective", "walls", WALL_RGB),
+                                ("plan", "outline", PLAN_WALL_RGB)):
+            for row in shared[key]:
+                box(row[:3], row[3:], rgb, group)
+        grid = tuple(c * GRID_SHADE for c in FLOOR_RGB)  # a 1 m floor grid, as the rasteriser draws
         w = max(0.008, 1.0 * plan_px)
         for i in range(1, int(math.ceil(X))):
             if i < X:
@@ -557,9 +551,7 @@ def serve(conn: Connection, scratch: str | None = None) -> None:
                         state = BlenderScene(message["settings"], scratch)
                     else:
                         state.configure(message["settings"])
-                    import bpy
-
-                    conn.send({"ok": True, "pid": os.getpid(), "blender": bpy.app.version_string,
+                    conn.send({"ok": True, "pid": os.getpid(), "blender": state.bpy.app.version_string,
                                "engine": state.scene.render.engine,
                                "device": getattr(state.scene.cycles, "device", "CPU")})
                 elif op == "render":

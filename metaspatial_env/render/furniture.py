@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .palette import category_color, category_of
+from .palette import category_color, category_of, hex_rgb
 
 SHAPES = ("box", "cylinder", "sphere", "shade")
 AXES = ("x", "y", "z")
@@ -736,12 +736,8 @@ def build_parts(category: str, size: tuple[float, float, float]) -> tuple[Part, 
 
 
 # -- colours from material and style words ------------------------------------------------------
-def _hex(code: str) -> tuple[float, float, float]:
-    return tuple(int(code[i:i + 2], 16) / 255.0 for i in (1, 3, 5))  # type: ignore[return-value]
-
-
 #: Colour words and material nouns -> sRGB. Multi-word names are matched before single words.
-COLOR_WORDS: dict[str, tuple[float, float, float]] = {k: _hex(v) for k, v in {
+COLOR_WORDS: dict[str, tuple[float, float, float]] = {k: hex_rgb(v) for k, v in {
     # woods
     "light oak": "#d2b48a", "oak": "#b8874f", "white oak": "#d8c3a0", "grey oak": "#9b9286",
     "black oak": "#3b3430", "dark oak": "#6b4a2e", "weathered oak": "#a39680", "reclaimed oak": "#9a7a58",
@@ -870,7 +866,7 @@ def color_scheme(category: str, material: str = "", style: str = "") -> dict[str
     if " in " in material and _has(material.split(" in ", 1)[1], ("pot", "basket", "planter")):
         plant_phrase, pot_phrase = material.split(" in ", 1)
         words = _WORD_RE.findall(plant_phrase)
-        foliage = next((_hex(_FOLIAGE[w]) for w in words if w in _FOLIAGE), _hex("#3f8a3a"))
+        foliage = next((hex_rgb(_FOLIAGE[w]) for w in words if w in _FOLIAGE), hex_rgb("#3f8a3a"))
         material = plant_phrase
     if " with " in material:
         material, frame_phrase = material.split(" with ", 1)
@@ -899,16 +895,19 @@ def color_scheme(category: str, material: str = "", style: str = "") -> dict[str
     legs = metal if metals else _shift(body, 0.85)
     scheme = {
         "body": body, "accent": accent, "legs": legs, "metal": metal, "fabric": fabric,
-        "cushion": _shift(fabric, 1.08), "backrest": _shift(fabric, 0.6), "dark": _hex("#2a2a2e"), "screen": _hex("#15171c"),
-        "glass": COLOR_WORDS["glass"], "mirror": COLOR_WORDS["mirror"], "paper": _hex("#f4f2ec"),
-        "linen": _hex("#eeebe4"), "pillow": _hex("#f6f4ef"), "back": _shift(body, 0.8),
-        "light": _hex("#fff1c4"), "leaf": foliage or _hex("#3f8a3a"), "leaf2": _shift(foliage or _hex("#3f8a3a"), 1.15),
-        "pot": color([pot_phrase], _hex("#c0653e")) if pot_phrase else body,
-        "art": _hash_hue(f"{category}|{material}|{style}"), "globe": _hex("#4f86b8"),
-        "book0": _hex("#8c2f2a"), "book1": _hex("#2f4f7a"), "book2": _hex("#d9c9a0"), "book3": _hex("#3f6b45"),
-        "fruit0": _hex("#d9452b"), "fruit1": _hex("#e8b430"), "fruit2": _hex("#6aa83a"),
+        "cushion": _shift(fabric, 1.08), "backrest": _shift(fabric, 0.6),
+        "dark": hex_rgb("#2a2a2e"), "screen": hex_rgb("#15171c"),
+        "glass": COLOR_WORDS["glass"], "mirror": COLOR_WORDS["mirror"], "paper": hex_rgb("#f4f2ec"),
+        "linen": hex_rgb("#eeebe4"), "pillow": hex_rgb("#f6f4ef"), "back": _shift(body, 0.8),
+        "light": hex_rgb("#fff1c4"), "leaf": foliage or hex_rgb("#3f8a3a"),
+        "leaf2": _shift(foliage or hex_rgb("#3f8a3a"), 1.15),
+        "pot": color([pot_phrase], hex_rgb("#c0653e")) if pot_phrase else body,
+        "art": _hash_hue(f"{category}|{material}|{style}"), "globe": hex_rgb("#4f86b8"),
+        "book0": hex_rgb("#8c2f2a"), "book1": hex_rgb("#2f4f7a"),
+        "book2": hex_rgb("#d9c9a0"), "book3": hex_rgb("#3f6b45"),
+        "fruit0": hex_rgb("#d9452b"), "fruit1": hex_rgb("#e8b430"), "fruit2": hex_rgb("#6aa83a"),
         "stone": color([c for c in components if _has(c, ("marble", "stone", "granite", "quartz", "concrete",
-                                                           "terrazzo", "slate"))], _hex("#e3e0da")),
+                                                           "terrazzo", "slate"))], hex_rgb("#e3e0da")),
     }
     if frame_phrase is not None:  # pictures, mirrors and boards: "X with Y frame"
         scheme["accent"] = color([frame_phrase], scheme["accent"])

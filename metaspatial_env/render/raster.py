@@ -17,7 +17,9 @@ face and a thin dark outline on every face edge. The object's front (the way it 
 lighter, for dark objects) and so is a band along the front edge of the top face, which is
 what the plan shows. Depth testing is on in both views, so in the plan taller objects hide
 lower ones (a rug never hides the bed standing on it). Each object's id is written at the
-projected centre of its top face in both views (``labels=True``).
+projected centre of its top face in both views (``labels=True``). The cameras, room colours, labels
+and which objects are drawn at all (a finite pose and size) are shared with every backend
+(:mod:`.views`).
 
 All boxes of a frame go into one vertex buffer (the room's geometry too) and each view is one
 draw call. The GL context is created on the first :meth:`RasterRenderer.render` (so building
@@ -37,23 +39,26 @@ import numpy as np
 
 from ..geometry import heading_vectors
 from .base import RenderObject, RenderScene
-from .labels import Label, LabelPainter, font_size_for
+from .labels import LabelPainter, font_size_for
 from .palette import category_color
+from .views import (
+    BACKGROUND,
+    FLOOR_RGB,
+    GRID_SHADE,
+    PLAN_OUTLINE_PX,
+    PLAN_WALL_RGB,
+    WALL_RGB,
+    ViewLayout,
+    annotate_views,
+    frame,
+    room_boxes,
+)
 
-# -- look -----------------------------------------------------------------------------------
-BACKGROUND = (0.17, 0.18, 0.21)
-FLOOR_RGB = (0.80, 0.77, 0.72)
-WALL_RGB = (0.93, 0.92, 0.89)
-PLAN_WALL_RGB = (0.42, 0.40, 0.38)
+# -- look (the room's colours and the cameras are every backend's: see .views) -----------------
 #: Direction *towards* the light (from above the south-west, like the camera, but not the same
 #: direction, so the south and west faces of a box get different shades).
 LIGHT_DIR = (-0.35, -0.65, 1.0)
 AMBIENT = 0.42
-
-#: Compass heading from the room's centre towards the perspective camera, and its elevation.
-CAMERA_AZIMUTH = 212.0
-CAMERA_ELEVATION = 42.0
-CAMERA_FOV_Y = 40.0
 
 _VERTEX_SHADER = """
 #version 330
@@ -98,7 +103,7 @@ void main() {
         vec2 g = abs(fract(v_pos.xy + 0.5) - 0.5) / fw;
         float line = clamp(min(g.x, g.y) - 0.25, 0.0, 1.0);
         float fade = smoothstep(0.15, 0.34, max(fw.x, fw.y));
-        col *= mix(0.86, 1.0, max(line, fade));
+        col *= mix(GRID_SHADE, 1.0, max(line, fade));
     } else {
         // every face of a box gets a thin dark outline
         vec2 fw = max(fwidth(v_uv), vec2(1e-6));
@@ -108,7 +113,7 @@ void main() {
     }
     f_color = vec4(col, 1.0);
 }
-"""
+""".replace("GRID_SHADE", repr(GRID_SHADE))
 
 # -- box template ---------------------------------------------------------------------------
 # Local coordinates in half-extents along (right, forward, up); right = the length axis,
@@ -207,123 +212,6 @@ def _aabb_boxes(boxes, rgb, kind) -> np.ndarray:
     return box_vertices((lo + hi) / 2.0, np.maximum((hi - lo) / 2.0, 0.0),
                         np.tile([0.0, 1.0], (n, 1)), np.tile([1.0, 0.0], (n, 1)),
                         col, col, np.zeros(n), np.full(n, kind))
-
-
-# -- matrices ------------------------------------------------------------------------------
-def _perspective(fovy_deg: float, aspect: float, near: float, far: float) -> np.ndarray:
-    f = 1.0 / math.tan(math.radians(fovy_deg) / 2.0)
-    m = np.zeros((4, 4))
-    m[0, 0] = f / aspect
-    m[1, 1] = f
-    m[2, 2] = (far + near) / (near - far)
-    m[2, 3] = 2.0 * far * near / (near - far)
-    m[3, 2] = -1.0
-    return m
-
-
-def _look_at(eye, target, up=(0.0, 0.0, 1.0)) -> np.ndarray:
-    eye, target, up = (np.asarray(v, dtype=np.float64) for v in (eye, target, up))
-    f = target - eye
-    f /= np.linalg.norm(f)
-    r = np.cross(f, up)
-    r /= np.linalg.norm(r)
-    u = np.cross(r, f)
-    m = np.eye(4)
-    m[0, :3], m[1, :3], m[2, :3] = r, u, -f
-    m[:3, 3] = -m[:3, :3] @ eye
-    return m
-
-
-def _project(mvp: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """NDC xy (N, 2) and clip w (N,) of world points (N, 3)."""
-    h = np.c_[pts, np.ones(len(pts))] @ mvp.T
-    w = h[:, 3]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ndc = h[:, :2] / w[:, None]
-    return ndc, w
-
-
-class ViewLayout:
-    """The two views of one frame: matrices and pixel rectangles in the composed image."""
-
-    def __init__(self, room_size, image_size, z_span=(0.0, 0.0)):
-        H, W = int(image_size[0]), int(image_size[1])
-        X, Y, Z = (min(max(float(v), 1e-3), 1e5) if math.isfinite(float(v)) else 1.0
-                   for v in room_size)
-        self.room = (X, Y, Z)
-        self.left_w = W // 2
-        self.right_w = W - W // 2
-        self.H = H
-        # pixel rectangles (x0, y0, x1, y1) in the composed (top-left origin) image
-        self.persp_rect = (0, 0, self.left_w, H)
-        self.plan_rect = (self.left_w, 0, W, H)
-        self.persp_mvp = self._perspective_mvp(X, Y, Z, self.left_w / H)
-        self.plan_mvp, self.plan_scale = self._plan_mvp(X, Y, Z, z_span)
-
-    @staticmethod
-    def _perspective_mvp(X, Y, Z, aspect) -> np.ndarray:
-        target = np.array([X / 2.0, Y / 2.0, Z * 0.25])
-        az, el = math.radians(CAMERA_AZIMUTH), math.radians(CAMERA_ELEVATION)
-        back = np.array([math.sin(az) * math.cos(el), math.cos(az) * math.cos(el), math.sin(el)])
-        fit = np.array([[0, 0, 0], [X, 0, 0], [X, Y, 0], [0, Y, 0],
-                        [0, Y, Z], [X, Y, Z], [X, 0, Z]], dtype=np.float64)
-        # distance so that every fit point is inside the frustum (then refined in NDC below)
-        ty = math.tan(math.radians(CAMERA_FOV_Y) / 2.0)
-        tx = ty * aspect
-        view0 = _look_at(target + back, target)
-        q = (fit - target) @ view0[:3, :3].T  # camera axes: x right, y up, z towards camera
-        dist = float(np.max(np.maximum(np.abs(q[:, 0]) / tx, np.abs(q[:, 1]) / ty) + q[:, 2]))
-        dist = max(dist, 0.5 * math.sqrt(X * X + Y * Y + Z * Z), 1e-2)
-        eye = target + back * dist
-        view = _look_at(eye, target)
-        depth = -(np.c_[fit, np.ones(len(fit))] @ view.T)[:, 2]
-        near = max(float(depth.min()) * 0.25, 1e-3)
-        far = float(depth.max()) * 6.0 + 10.0
-        proj = _perspective(CAMERA_FOV_Y, aspect, near, far)
-        mvp = proj @ view
-        ndc, _ = _project(mvp, fit)
-        lo, hi = ndc.min(axis=0), ndc.max(axis=0)
-        span = np.maximum(hi - lo, 1e-9)
-        s = 2.0 * 0.92 / float(max(span[0], span[1]))
-        c = (lo + hi) / 2.0
-        fit2d = np.eye(4)  # uniform zoom and recentring in NDC, applied in clip space
-        fit2d[0, 0] = fit2d[1, 1] = s
-        fit2d[0, 3], fit2d[1, 3] = -s * c[0], -s * c[1]
-        return fit2d @ mvp
-
-    def _plan_mvp(self, X, Y, Z, z_span):
-        vw, vh = self.right_w, self.H
-        margin = max(6.0, 0.045 * min(vw, vh))
-        scale = min((vw - 2 * margin) / X, (vh - 2 * margin) / Y)  # px per metre
-        scale = max(scale, 1e-6)
-        zlo = max(min(-1.0, z_span[0] - 1.0), -1000.0)
-        zhi = min(max(Z + 1.0, z_span[1] + 1.0), 1000.0)
-        m = np.zeros((4, 4))
-        m[0, 0] = 2.0 * scale / vw
-        m[0, 3] = -X / 2.0 * m[0, 0]
-        m[1, 1] = 2.0 * scale / vh
-        m[1, 3] = -Y / 2.0 * m[1, 1]
-        m[2, 2] = -2.0 / (zhi - zlo)  # higher z is nearer (smaller depth)
-        m[2, 3] = (zhi + zlo) / (zhi - zlo)
-        m[3, 3] = 1.0
-        return m, scale
-
-    def to_pixels(self, pts, view: str) -> np.ndarray:
-        """Pixel (x, y) in the composed image of world points; NaN when behind the camera."""
-        pts = np.asarray(pts, dtype=np.float64).reshape(-1, 3)
-        if view == "plan":
-            ndc, w = _project(self.plan_mvp, pts)
-            x0, vw = self.plan_rect[0], self.right_w
-        elif view == "perspective":
-            ndc, w = _project(self.persp_mvp, pts)
-            x0, vw = self.persp_rect[0], self.left_w
-        else:
-            raise ValueError(f"unknown view {view!r}; use 'plan' or 'perspective'")
-        px = np.empty((len(pts), 2))
-        px[:, 0] = x0 + (ndc[:, 0] + 1.0) * 0.5 * vw
-        px[:, 1] = (1.0 - ndc[:, 1]) * 0.5 * self.H
-        px[w <= 1e-9] = np.nan
-        return px
 
 
 # -- the renderer ----------------------------------------------------------------------------
@@ -453,28 +341,20 @@ class RasterRenderer:
     def views(self, scene: RenderScene) -> ViewLayout:
         """The frame's cameras; ``views(scene).to_pixels(points, "plan" | "perspective")``
         maps world points to pixel coordinates of the composed image."""
-        objects = [o for o in scene.objects if _drawable(o)]
-        return ViewLayout(scene.room_size, self.image_size, _z_span(objects))
+        return frame(scene, self.image_size)[1]
 
     def _room_vertices(self, views: ViewLayout) -> tuple[np.ndarray, np.ndarray]:
         key = (views.room, views.plan_scale)
         hit = self._room_cache.get(key)
         if hit is not None:
             return hit
-        X, Y, Z = views.room
-        t = min(0.12, 0.04 * max(X, Y, Z))  # wall and floor thickness (perspective)
-        persp = np.concatenate([
-            _aabb_boxes([0, 0, -t, X, Y, 0], FLOOR_RGB, KIND_FLOOR),
-            _aabb_boxes([[0, Y, -t, X + t, Y + t, Z],            # north wall
-                         [X, 0, -t, X + t, Y, Z]], WALL_RGB, KIND_WALL),  # east wall
-        ])
-        o = 3.0 / views.plan_scale  # a 3 px outline around the plan's floor
-        plan = np.concatenate([
-            _aabb_boxes([0, 0, -0.02, X, Y, 0], FLOOR_RGB, KIND_FLOOR),
-            _aabb_boxes([[-o, -o, -0.02, X + o, 0, 0], [-o, Y, -0.02, X + o, Y + o, 0],
-                         [-o, 0, -0.02, 0, Y, 0], [X, 0, -0.02, X + o, Y, 0]],
-                        PLAN_WALL_RGB, KIND_WALL),
-        ])
+        X, Y, _ = views.room
+        boxes = room_boxes(views.room, PLAN_OUTLINE_PX / views.plan_scale)
+        persp = np.concatenate([_aabb_boxes(boxes["floor"], FLOOR_RGB, KIND_FLOOR),
+                                _aabb_boxes(boxes["walls"], WALL_RGB, KIND_WALL)])
+        # the plan's floor is a thinner slab than the perspective's, as deep as its outline
+        plan = np.concatenate([_aabb_boxes([0, 0, -0.02, X, Y, 0], FLOOR_RGB, KIND_FLOOR),
+                               _aabb_boxes(boxes["outline"], PLAN_WALL_RGB, KIND_WALL)])
         if len(self._room_cache) > 16:
             self._room_cache.clear()
         self._room_cache[key] = (persp, plan)
@@ -494,11 +374,9 @@ class RasterRenderer:
             box = obj.box
             centers[i] = box.center
             half[i] = box.half_extents
-            angle = float(box.z_angle)
-            fwd[i], rgt[i] = heading_vectors(angle if math.isfinite(angle) else 0.0)
+            fwd[i], rgt[i] = heading_vectors(float(box.z_angle))
             base[i] = category_color(obj.category or obj.id)
-        centers = np.nan_to_num(centers, nan=0.0, posinf=1e6, neginf=-1e6)
-        half = np.clip(np.nan_to_num(np.abs(half), nan=0.0), 0.0, 1e6)
+        half = np.clip(np.abs(half), 0.0, 1e6)  # finite (only drawable objects come here), maybe huge
         width = 2.0 * half[:, 1]
         band = np.minimum(np.clip(0.18 * width, 0.04, 0.3), 0.5 * width)
         return box_vertices(centers, half, fwd, rgt, base, marker_color(base), band,
@@ -534,8 +412,7 @@ class RasterRenderer:
         import moderngl
 
         ctx = self._ctx
-        objects = tuple(o for o in scene.objects if _drawable(o))
-        views = ViewLayout(scene.room_size, self.image_size, _z_span(objects))
+        objects, views = frame(scene, self.image_size)
         persp_room, plan_room = self._room_vertices(views)
         obj_verts = self._object_vertices(objects)
         # one buffer: [perspective room | objects | plan room]; each view is one draw call
@@ -574,28 +451,6 @@ class RasterRenderer:
         annotate_views(self._painter, image, scene, objects, views, labels=self.labels, overlay=self.overlay)
 
 
-def annotate_views(painter: LabelPainter, image: np.ndarray, scene: RenderScene, objects, views: ViewLayout, *,
-                   labels: bool, overlay: bool) -> None:
-    """Draw the plan's compass and room size (``overlay``) and each object's id (``labels``) in place.
-
-    Shared by every backend, so labels sit at the same pixels whatever drew the views.
-    """
-    if overlay:
-        X, Y, Z = (float(v) for v in scene.room_size)
-        painter.compass(image, views.plan_rect, f"{X:g} x {Y:g} m, h {Z:g} m")
-    if not labels or not objects:
-        return
-    tops = np.array([[*o.box.center[:2], o.box.center[2] + o.box.size[2] / 2.0]
-                     for o in objects], dtype=np.float64)
-    accents = [tuple(int(round(c * 255)) for c in category_color(o.category or o.id))
-               for o in objects]
-    # higher objects are labelled first, so they keep their spot when labels collide
-    order = sorted(range(len(objects)), key=lambda i: (-tops[i, 2], objects[i].id))
-    for view, rect in (("perspective", views.persp_rect), ("plan", views.plan_rect)):
-        px = views.to_pixels(tops, view)
-        painter.draw(image, [Label(objects[i].id, px[i, 0], px[i, 1], accents[i]) for i in order], rect)
-
-
 def _load_triton_before_mesa() -> None:
     """Import Triton, when it is installed (CUDA builds of torch pull it in), before the first GL context.
 
@@ -613,17 +468,4 @@ def _load_triton_before_mesa() -> None:
         pass
 
 
-def _drawable(o: RenderObject) -> bool:
-    """Objects with a non-finite centre or size are skipped (nothing sensible to draw)."""
-    return all(math.isfinite(float(v)) for v in (*o.box.center, *o.box.size))
-
-
-def _z_span(objects) -> tuple[float, float]:
-    if not objects:
-        return (0.0, 0.0)
-    lo = min(o.box.center[2] - o.box.size[2] / 2.0 for o in objects)
-    hi = max(o.box.center[2] + o.box.size[2] / 2.0 for o in objects)
-    return (lo, hi)
-
-
-__all__ = ["RasterRenderer", "ViewLayout", "box_vertices", "marker_color", "VERTICES_PER_BOX"]
+__all__ = ["RasterRenderer", "box_vertices", "marker_color", "VERTICES_PER_BOX"]
