@@ -1,256 +1,105 @@
-"""The ``metaspatial`` command: ``demo`` runs policies on bundled rooms and writes a report;
-``bench`` runs a benchmark script from :mod:`benchmarks`; ``eval`` measures a policy over a
-split, ``compare`` ranks eval results; ``serve-policy`` serves a policy over HTTP; ``train`` runs
-multi-turn RL from a YAML config; ``rllib`` trains RLlib PPO, SAC or APPO on the continuous env."""
+"""The ``metaspatial`` command: one entry point whose subcommands each package owns.
+
+The env sits at the bottom of the dependency order (``benchmarks -> training -> agents ->
+metaspatial_env``), so it must not import the packages above it at import time. This module only
+knows each subcommand's name, a one-line help and a ``"module:function"`` string; the owning
+module is imported when that subcommand is run (or its ``--help`` is asked), so ``metaspatial
+--help`` imports none of them and ``metaspatial eval --help`` no heavy stack (torch, Ray, Blender).
+
+The function named by the string takes the subcommand's ``argparse`` parser, adds its arguments
+and sets ``func``: a handler ``func(args) -> int`` whose result is the exit status. A handler's
+``ValueError`` or ``FileNotFoundError`` (an unknown policy, split or config file) is bad input and
+ends as one ``metaspatial NAME: error: ...`` line with status 2, as argparse's own errors do; a
+missing optional extra ends as one line with status 1. Set ``METASPATIAL_TRACEBACK=1`` to get
+the traceback instead (a ``ValueError`` may also be a bug deep in a run).
+"""
 
 from __future__ import annotations
 
 import argparse
-import html
-import json
-import runpy
+import importlib
+import os
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
-import gymnasium as gym
-from PIL import Image
-from tqdm import tqdm
+from metaspatial_env.deps import DependencyNotInstalled
 
-DEFAULT_DEMO_POLICIES = "heuristic,random"
-
-
-def _pick_rooms(tasks, count: int) -> list[str]:
-    """The first room of each room type, in split order, then more until ``count``."""
-    chosen, seen = [], set()
-    for task in tasks:
-        if task.room_type not in seen:
-            chosen.append(task.id)
-            seen.add(task.room_type)
-    chosen += [t.id for t in tasks if t.id not in chosen]
-    return chosen[:count]
+DESCRIPTION = """The ``metaspatial`` command: ``demo`` runs policies on bundled rooms and writes a report;
+``bench`` runs a benchmark script from :mod:`benchmarks`; ``eval`` measures a policy over a
+split, ``compare`` ranks eval results; ``serve-policy`` serves a policy over HTTP; ``train`` runs
+multi-turn RL from a YAML config; ``rllib`` trains RLlib PPO, SAC or APPO on the continuous env."""
 
 
-def demo(args: argparse.Namespace) -> int:
-    """Run each policy on the same rooms; write per-turn images, metrics.json and index.html."""
-    import metaspatial_env  # noqa: F401  (registers the ids)
-    from agents import make_policy
-    from agents.runner import run_episode
-    from metaspatial_env.tasks.splits import load_split
+class Subcommand(NamedTuple):
+    target: str  # "module:function"; the function adds the arguments to the subcommand's parser
+    help: str  # one line for ``metaspatial --help`` (argparse %-formats it: write %% for %)
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    room_ids = _pick_rooms(load_split(args.split), args.rooms)
-    policies = [p.strip() for p in args.policies.split(",") if p.strip()]
-    renderer = {"renderer": args.renderer} if args.renderer else {}
-    env = gym.make(args.env, split=args.split, max_turns=args.turns, **renderer)
-    report: dict = {"env": args.env, "split": args.split, "turns": args.turns, "policies": {}}
+
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "demo": Subcommand("agents.cli:add_demo", "run policies on bundled rooms and write images and a report"),
+    "bench": Subcommand("benchmarks.cli:add_bench", "run a benchmark script (e.g. env_step)"),
+    "eval": Subcommand("agents.cli:add_eval",
+                       "evaluate a policy over a split (metrics with 95%% CIs, CSV, HTML)"),
+    "compare": Subcommand("agents.cli:add_compare",
+                          "leaderboard (markdown) and reward-per-turn plot of eval results"),
+    "serve-policy": Subcommand("agents.cli:add_serve_policy",
+                               "serve a policy as an OpenAI-compatible chat endpoint"),
+    "train": Subcommand("training.cli:add_train",
+                        "RL-train a transformers policy (GRPO, RLOO, REINFORCE++, PPO) on Ray"),
+    "rllib": Subcommand("training.cli:add_rllib", "train RLlib PPO, SAC or APPO on MetaSpatialContinuous-v0 (CPU)"),
+}
+
+# Packages that the wheel does not ship: they are found in a checkout of the repository, whose
+# root may be the working directory without being on sys.path (the installed console script).
+CHECKOUT_ONLY = {"benchmarks"}
+
+
+def _import_owner(name: str, parser: argparse.ArgumentParser):
+    """The function that fills subcommand ``name``'s parser; a missing owning package is one error line."""
+    module_name, _, function = SUBCOMMANDS[name].target.partition(":")
+    package = module_name.partition(".")[0]
+    root = Path.cwd()
+    if package in CHECKOUT_ONLY and (root / package / "__init__.py").is_file() and str(root) not in sys.path:
+        try:
+            importlib.import_module(package)
+        except ModuleNotFoundError:
+            sys.path.insert(0, str(root))
     try:
-        with tqdm(total=len(policies) * len(room_ids), desc="demo episodes", unit="room") as bar:
-            for name in policies:
-                policy = make_policy(name, seed=args.seed) if name == "random" else make_policy(name)
-                episodes = []
-                for i, room_id in enumerate(room_ids):
-                    record = run_episode(env, policy, task_id=room_id, seed=args.seed + i, keep_images=True)
-                    folder = out / name.replace(":", "_").replace("/", "_") / record.task_id
-                    folder.mkdir(parents=True, exist_ok=True)
-                    images = []
-                    for turn in record.turns:
-                        path = folder / f"turn_{turn.turn}.png"
-                        Image.fromarray(turn.image).save(path)
-                        images.append(str(path.relative_to(out)))
-                    summary = record.summary() | {"images": images}
-                    episodes.append(summary)
-                    bar.set_postfix(policy=name, success=summary["success"])
-                    bar.update()
-                report["policies"][name] = {
-                    "success_rate": sum(e["success"] for e in episodes) / len(episodes),
-                    "mean_final_total": sum(e["final_total"] for e in episodes) / len(episodes),
-                    "episodes": episodes,
-                }
-    finally:
-        env.close()
-    (out / "metrics.json").write_text(json.dumps(report, indent=2))
-    (out / "index.html").write_text(_html_report(report))
-    for name, result in report["policies"].items():
-        print(f"{name:>12}: success {result['success_rate']:.0%}, mean final reward {result['mean_final_total']:.3f}")
-    print(f"wrote {out / 'index.html'} and {out / 'metrics.json'}")
-    return 0
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name not in (package, module_name):
+            raise  # something the owning module imports is missing: a real fault
+        why = ("ships only with a checkout of the repository: run it from the checkout's root"
+               if package in CHECKOUT_ONLY else "is not installed")
+        parser.exit(2, f"{parser.prog}: error: {name!r} needs the {package!r} package, which {why}\n")
+    return getattr(module, function)
 
 
-def _html_report(report: dict) -> str:
-    esc = html.escape
-    parts = ["<!doctype html><meta charset='utf-8'><title>metaspatial demo</title>",
-             "<style>body{font-family:sans-serif;margin:2em}img{width:640px;border:1px solid #ccc}"
-             "pre{white-space:pre-wrap;background:#f6f6f6;padding:.5em;max-width:900px}</style>",
-             f"<h1>metaspatial demo: {esc(report['env'])}, split {esc(report['split'])}</h1>",
-             "<table border=1 cellpadding=4><tr><th>policy</th><th>success</th><th>mean final reward</th></tr>"]
-    for name, result in report["policies"].items():
-        parts.append(f"<tr><td>{esc(name)}</td><td>{result['success_rate']:.0%}</td>"
-                     f"<td>{result['mean_final_total']:.3f}</td></tr>")
-    parts.append("</table>")
-    for name, result in report["policies"].items():
-        parts.append(f"<h2>{esc(name)}</h2>")
-        for ep in result["episodes"]:
-            parts.append(f"<h3>{esc(ep['task_id'])} ({esc(ep['room_type'])}): "
-                         f"{'success' if ep['success'] else 'no success'}, final reward {ep['final_total']:.3f}</h3>")
-            for turn, image in zip(ep["turns"], ep["images"]):
-                parts.append(f"<p>turn {turn['turn']}: reward {turn['reward']:.3f}</p><img src='{esc(image)}'>"
-                             f"<pre>{esc(turn['feedback'])}</pre>")
-    return "\n".join(parts)
-
-
-def bench(args: argparse.Namespace) -> int:
-    """Run ``benchmarks/<name>.py`` with the remaining arguments."""
-    module = f"benchmarks.{args.name}"
-    sys.argv = [module, *args.rest]
-    try:
-        runpy.run_module(module, run_name="__main__")
-    except ImportError as error:
-        print(f"no benchmark {args.name!r}: {error}", file=sys.stderr)
-        return 2
-    return 0
-
-
-def _json_arg(text: str) -> dict:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise argparse.ArgumentTypeError(f"not JSON: {error}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("expected a JSON object")
-    return value
-
-
-def evaluate(args: argparse.Namespace) -> int:
-    """Evaluate one policy over a split; write results.json, episodes.csv and report.html."""
-    from agents.evaluate import METRIC_LABELS, Estimate, EvalConfig
-    from agents.evaluate import evaluate as run_evaluation
-
-    config = EvalConfig(policy=args.policy, split=args.split, min_objects=args.min_objects,
-                        max_objects=args.max_objects, episodes=args.episodes, turns=args.turns,
-                        workers=args.workers, env_id=args.env, env_kwargs=args.env_kwargs,
-                        policy_kwargs=args.policy_kwargs, seed=args.seed, images=not args.no_images)
-    results = run_evaluation(config, Path(args.out))
-    for name, metric in results["metrics"].items():
-        print(f"{METRIC_LABELS[name]:>26}: {Estimate(**metric).format()}")
-    print(f"wrote {Path(args.out) / 'results.json'}, episodes.csv and report.html")
-    return 0
-
-
-def compare(args: argparse.Namespace) -> int:
-    """Print a markdown leaderboard of eval results (and each one's room-by-room difference from the
-    first where they share rooms) and plot reward per turn."""
-    from agents.evaluate import leaderboard, load_results, paired_table, plot_reward_per_turn
-
-    try:
-        results = load_results(args.results)
-    except ValueError as error:
-        print(error, file=sys.stderr)
-        return 2
-    print(leaderboard(results))
-    paired = paired_table(results)
-    if paired:
-        print("\n" + paired)
-    plot_reward_per_turn(results, Path(args.plot))
-    print(f"\nwrote {args.plot}")
-    return 0
-
-
-def serve_policy(args: argparse.Namespace) -> int:
-    """Serve a policy as an OpenAI-compatible /v1/chat/completions endpoint."""
-    from agents.server import serve
-
-    serve(args.policy, host=args.host, port=args.port, policy_kwargs=args.policy_kwargs)
-    return 0
-
-
-def train(args: argparse.Namespace) -> int:
-    """Multi-turn RL of a transformers policy on Ray (``training.trainer``) from a YAML config."""
-    from training.config import load_config
-    from training.trainer import train as run_training
-
-    history = run_training(load_config(args.config, args.overrides))
-    if history:
-        last = history[-1]
-        print(f"step {last['step']}: reward {last['reward/final_total']:.3f}, success {last['success']:.0%}")
-    return 0
-
-
-def rllib(args: argparse.Namespace) -> int:
-    """Train an RLlib algorithm on MetaSpatialContinuous-v0 from its ready config."""
-    from training.rllib import load_run_config, train
-
-    try:
-        config = load_run_config(args.algo, args.config, iterations=args.iterations, seed=args.seed)
-    except ValueError as error:
-        print(error, file=sys.stderr)
-        return 2
-    rows = train(config, args.out)
-    print(f"mean return: first iteration {rows[0]['episode_return_mean']:.4f}, "
-          f"last {rows[-1]['episode_return_mean']:.4f}; wrote {args.out}")
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="metaspatial", description=__doc__)
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand's name and help, with the arguments of ``command`` only
+    (the others are empty placeholders, so their owning packages are not imported)."""
+    parser = argparse.ArgumentParser(prog="metaspatial", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("demo", help="run policies on bundled rooms and write images and a report")
-    p.add_argument("--policies", default=DEFAULT_DEMO_POLICIES, help="comma-separated policy names")
-    p.add_argument("--env", default="MetaSpatial-v0", help="registered env id (MetaSpatial-v0 renders with Blender)")
-    p.add_argument("--renderer", default=None, help="override the env's renderer: blender or raster")
-    p.add_argument("--split", default="test")
-    p.add_argument("--rooms", type=int, default=8, help="how many rooms (one per room type first)")
-    p.add_argument("--turns", type=int, default=3)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="out/demo")
-    p.set_defaults(func=demo)
-    b = sub.add_parser("bench", help="run a benchmark script (e.g. env_step)")
-    b.add_argument("name", nargs="?", default="env_step")
-    b.add_argument("rest", nargs=argparse.REMAINDER)
-    b.set_defaults(func=bench)
-    e = sub.add_parser("eval", help="evaluate a policy over a split (metrics with 95%% CIs, CSV, HTML)")
-    e.add_argument("--policy", required=True, help="policy name, e.g. heuristic, openai:gpt-4o, hf:PATH")
-    e.add_argument("--split", default="test", help="a bundled split or generated:FIRST_SEED:COUNT")
-    e.add_argument("--min-objects", type=int, default=None, help="only rooms with at least this many objects")
-    e.add_argument("--max-objects", type=int, default=None, help="only rooms with at most this many objects")
-    e.add_argument("--episodes", type=int, default=None, help="rooms, in split order (default: all)")
-    e.add_argument("--turns", type=int, default=3)
-    e.add_argument("--workers", type=int, default=1, help="spawned worker processes")
-    e.add_argument("--env", default="MetaSpatial-Fast-v0", help="registered env id")
-    e.add_argument("--env-kwargs", type=_json_arg, default={}, help='JSON, e.g. \'{"judge": {"model": "gpt-4o"}}\'')
-    e.add_argument("--policy-kwargs", type=_json_arg, default={}, help="JSON keyword arguments of the policy")
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--no-images", action="store_true", help="do not save per-turn images")
-    e.add_argument("--out", default="out/eval")
-    e.set_defaults(func=evaluate)
-    c = sub.add_parser("compare", help="leaderboard (markdown) and reward-per-turn plot of eval results")
-    c.add_argument("results", nargs="+", help="results.json files or eval output folders; later ones are "
-                   "also compared room by room with the first")
-    c.add_argument("--plot", default="reward_per_turn.png", help="PNG to write")
-    c.set_defaults(func=compare)
-    s = sub.add_parser("serve-policy", help="serve a policy as an OpenAI-compatible chat endpoint")
-    s.add_argument("policy", help="policy name, e.g. heuristic or hf:PATH")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8000)
-    s.add_argument("--policy-kwargs", type=_json_arg, default={}, help="JSON keyword arguments of the policy")
-    s.set_defaults(func=serve_policy)
-    t = sub.add_parser("train", help="RL-train a transformers policy (GRPO, RLOO, REINFORCE++, PPO) on Ray")
-    t.add_argument("--config", required=True, help="YAML config, e.g. configs/cpu_tiny_grpo.yaml")
-    t.add_argument("overrides", nargs="*", help="key=value overrides, e.g. steps=5 rollout.group_size=8")
-    t.set_defaults(func=train)
-    r = sub.add_parser("rllib", help="train RLlib PPO, SAC or APPO on MetaSpatialContinuous-v0 (CPU)")
-    r.add_argument("--algo", required=True, choices=["ppo", "sac", "appo"])
-    r.add_argument("--iterations", type=int, default=None, help="training iterations (default: the config's)")
-    r.add_argument("--config", default=None, help="YAML run config (default: training/configs/rllib_ALGO.yaml)")
-    r.add_argument("--seed", type=int, default=None)
-    r.add_argument("--out", default="out/rllib/progress.csv", help="CSV of per-iteration metrics")
-    r.set_defaults(func=rllib)
+    for name, subcommand in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=subcommand.help)
+        if name == command:
+            _import_owner(name, parser)(p)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return args.func(args)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # The top-level parser has no option but -h, so the subcommand, if any, is the first word.
+    command = argv[0] if argv and argv[0] in SUBCOMMANDS else None
+    args = build_parser(command).parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, DependencyNotInstalled) as error:
+        if os.environ.get("METASPATIAL_TRACEBACK"):
+            raise
+        print(f"metaspatial {args.command}: error: {error}", file=sys.stderr)
+        return 1 if isinstance(error, DependencyNotInstalled) else 2
 
 
 if __name__ == "__main__":

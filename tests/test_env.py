@@ -43,6 +43,7 @@ def test_registration_kwargs_are_json(env_id):
 def rollout(env_id, seed, turns=3):
     env = make(env_id, max_turns=turns, terminate_on_success=False)
     obs, info = env.reset(seed=seed)
+    env.action_space.seed(seed)  # the text spaces are seeded by reset already; a Box is not
     trace = [(obs, info)]
     for _ in range(turns):
         trace.append(env.step(env.action_space.sample()))
@@ -65,7 +66,7 @@ def assert_same(a, b):
         assert a == b
 
 
-@pytest.mark.parametrize("env_id", ["MetaSpatial-Fast-v0", "MetaSpatial-Text-v0"])
+@pytest.mark.parametrize("env_id", sorted(metaspatial_env.ENV_IDS))
 def test_same_seed_same_everything(env_id):
     assert_same(rollout(env_id, seed=7), rollout(env_id, seed=7))
 
@@ -75,16 +76,34 @@ def test_different_seeds_differ():
     assert a[0][1]["task_id"] != b[0][1]["task_id"] or a[1][0]["text"] != b[1][0]["text"]
 
 
-def test_pickle_round_trip_by_construction_arguments():
-    env = RoomLayoutEnv(observation="text", split="test", max_turns=2)
+@pytest.mark.parametrize("env_id", sorted(metaspatial_env.ENV_IDS))
+def test_pickle_round_trip_by_construction_arguments(env_id):
+    env = make(env_id, split="test", max_turns=2).unwrapped
     env.reset(seed=3)
     clone = pickle.loads(pickle.dumps(env))
-    assert clone.config == env.config
-    obs_a, _ = env.reset(seed=5)
-    obs_b, _ = clone.reset(seed=5)
-    assert obs_a == obs_b
+    assert type(clone) is type(env) and clone.config == env.config and clone.task is None  # a copy starts unreset
+    a, b = env.reset(seed=5), clone.reset(seed=5)
+    assert_same(a, b)
+    action = env.action_space.sample()
+    assert_same(env.step(action), clone.step(action))
     env.close()
     clone.close()
+
+
+@pytest.mark.parametrize("env_id", sorted(metaspatial_env.ENV_IDS))
+def test_every_face_takes_the_same_reset_options(env_id):
+    """``task``, ``task_id`` and ``split`` work on every id; the split option draws from that split."""
+    env = make(env_id, split="train", max_objects=5) if "Continuous" in env_id else make(env_id, split="train")
+    small = next(t for t in load_split("test") if len(t.objects) <= 5)
+    assert env.reset(options={"task": small.to_dict()})[1]["task_id"] == small.id
+    assert env.reset(options={"task": small})[1]["task_id"] == small.id
+    assert env.reset(options={"task_id": small.id, "split": "test"})[1]["task_id"] == small.id
+    test_ids = {t.id for t in load_split("test")}
+    drawn = {env.reset(seed=s, options={"split": "test"})[1]["task_id"] for s in range(5)}
+    assert drawn <= test_ids
+    with pytest.raises(ValueError, match="unknown reset options"):
+        env.reset(options={"room": 1})
+    env.close()
 
 
 def test_async_vector_env():

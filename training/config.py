@@ -2,34 +2,25 @@
 
 ``load_config("configs/cpu_tiny_grpo.yaml", ["steps=4", "rollout.group_size=2"])`` reads the file,
 applies the overrides (dotted paths; values parsed as YAML, so ``true``, ``3e-4`` and ``[1, 2]``
-work) and builds :class:`TrainConfig`. Unknown keys, in the file or in an override, are errors
-that name the known keys. The ``algorithm`` section is the algorithms module's own
-``AlgorithmConfig`` (kept as a dict here and checked by ``AlgorithmConfig.from_dict``).
+work) and builds :class:`TrainConfig` with the project's one strict builder
+(:func:`metaspatial_env.config.from_mapping`): every section becomes its typed config at once, the
+``algorithm`` section the algorithms module's own :class:`~training.algorithms.base.AlgorithmConfig`.
+Unknown keys, in the file or in an override, are errors that name the section and the known keys.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from metaspatial_env.config import from_mapping, to_mapping
+from metaspatial_env.deps import require
+
+from .algorithms.base import AlgorithmConfig
+
 ENGINES = ("hf", "vllm")
 SCHEDULES = ("constant", "linear", "cosine")
-
-
-def _from_dict(cls, data: dict[str, Any] | None, where: str):
-    """Build dataclass ``cls`` from ``data``; unknown keys are errors naming ``where``."""
-    data = dict(data or {})
-    known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(data) - set(known))
-    if unknown:
-        raise ValueError(f"unknown keys {unknown} in {where or 'the config'}; known: {sorted(known)}")
-    kwargs = {}
-    for name, value in data.items():
-        sub = _SECTIONS.get((cls, name))
-        kwargs[name] = _from_dict(sub, value, f"{where}.{name}".lstrip(".")) if sub is not None else value
-    return cls(**kwargs)
 
 
 @dataclass(frozen=True)
@@ -145,7 +136,7 @@ class OptimConfig:
 
 
 @dataclass(frozen=True)
-class EvalConfig:
+class HeldOutConfig:
     """Greedy evaluation on held-out rooms."""
 
     every: int = 0
@@ -162,13 +153,13 @@ class TrainConfig:
 
     model: ModelConfig
     """The policy."""
-    algorithm: dict = field(default_factory=lambda: {"name": "grpo"})
-    """``AlgorithmConfig`` fields of :mod:`training.algorithms` (``name``: grpo, rloo, ...)."""
+    algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
+    """The RL algorithm (a mapping of ``AlgorithmConfig`` fields; ``name``: grpo, rloo, ...)."""
     rollout: RolloutConfig = field(default_factory=RolloutConfig)
     """Episodes and sampling."""
     optim: OptimConfig = field(default_factory=OptimConfig)
     """Learner."""
-    eval: EvalConfig = field(default_factory=EvalConfig)
+    eval: HeldOutConfig = field(default_factory=HeldOutConfig)
     """Held-out evaluation."""
     engine: str = "hf"
     """Generation engine: ``hf`` (transformers generate, CPU or GPU) or ``vllm`` (GPU)."""
@@ -195,26 +186,18 @@ class TrainConfig:
             raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
         if self.steps < 0 or self.checkpoint_every < 0 or self.torch_threads < 0:
             raise ValueError("steps, checkpoint_every and torch_threads must be >= 0")
-        if not isinstance(self.algorithm, dict) or "name" not in self.algorithm:
-            raise ValueError("algorithm must be a mapping with a 'name' (e.g. {name: grpo})")
+        if not isinstance(self.algorithm, AlgorithmConfig):
+            raise ValueError("algorithm must be a mapping of AlgorithmConfig fields (e.g. {name: grpo})")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Build from a nested dict (YAML); unknown keys anywhere are errors."""
         if "model" not in (data or {}):
             raise ValueError("the config needs a 'model' section with a 'path'")
-        return _from_dict(cls, data, "")
+        return from_mapping(cls, data, "keys")
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-_SECTIONS = {
-    (TrainConfig, "model"): ModelConfig,
-    (TrainConfig, "rollout"): RolloutConfig,
-    (TrainConfig, "optim"): OptimConfig,
-    (TrainConfig, "eval"): EvalConfig,
-}
+        return to_mapping(self)
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -238,9 +221,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
 
 def _parse_value(raw: str) -> Any:
     """A YAML scalar or collection; ``3e-4`` (a string to YAML 1.1) is read as the float it means."""
-    import yaml
-
-    value = yaml.safe_load(raw)
+    value = require("yaml", "train", "the trainer").safe_load(raw)
     if isinstance(value, str):
         try:
             return float(value)
@@ -251,10 +232,7 @@ def _parse_value(raw: str) -> Any:
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
     """Read a YAML config, apply ``key=value`` overrides and validate it."""
-    try:
-        import yaml
-    except ImportError as error:  # pragma: no cover
-        raise ImportError("the trainer needs pyyaml: pip install 'metaspatial-env[train]'") from error
+    yaml = require("yaml", "train", "the trainer")
     data = yaml.safe_load(Path(path).read_text()) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: the config must be a mapping")

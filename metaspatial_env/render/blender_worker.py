@@ -165,9 +165,12 @@ class BlenderScene:
 
     # -- one-time setup -------------------------------------------------------------------------
     def _build_shared(self) -> None:
-        import bmesh
-        from mathutils import Matrix
+        self._build_materials()
+        self._build_templates()
+        self._build_world()
+        self._build_cameras_and_output()
 
+    def _build_materials(self) -> None:
         bpy = self.bpy
         # one material per finish (a mesh's material slots, in FINISHES order, picked per face);
         # the colour comes from the mesh's COLOR_ATTRIBUTE (Attribute node), which is also what
@@ -191,6 +194,11 @@ class BlenderScene:
                 bsdf.inputs["Emission Strength"].default_value = emission
             self.materials[finish] = mat
 
+    def _build_templates(self) -> None:
+        import bmesh
+        from mathutils import Matrix
+
+        bpy = self.bpy
         # unit primitives as arrays, copied (scaled and moved) into each object's one mesh
         self.templates: dict[str, tuple[np.ndarray, ...]] = {}
 
@@ -235,6 +243,9 @@ class BlenderScene:
         make("shade", shade, True)
         make("sphere", sphere, True)
 
+    def _build_world(self) -> None:
+        """A sky that lights the room, the background colour behind it, and a sun."""
+        bpy = self.bpy
         scene = self.scene
         world = bpy.data.worlds.new("world")
         scene.world = world
@@ -268,6 +279,9 @@ class BlenderScene:
         self.sun.rotation_euler = (math.radians(40.0), math.radians(-25.0), math.radians(-35.0))
         scene.collection.objects.link(self.sun)
 
+    def _build_cameras_and_output(self) -> None:
+        bpy = self.bpy
+        scene = self.scene
         self.cameras = {}
         for view in ("perspective", "plan"):
             cam = bpy.data.cameras.new(view)

@@ -12,7 +12,8 @@ pytest.importorskip("transformers")
 import ray  # noqa: E402
 
 import metaspatial_env  # noqa: E402, F401
-from training.config import TrainConfig, apply_overrides, load_config  # noqa: E402
+from training.algorithms import AlgorithmConfig  # noqa: E402
+from training.config import HeldOutConfig, TrainConfig, apply_overrides, load_config  # noqa: E402
 from training.trainer import Trainer, room_pool  # noqa: E402
 
 from .tiny_policy import save_tiny_policy  # noqa: E402
@@ -102,7 +103,9 @@ def test_config_rejects_unknown_keys_and_applies_overrides(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("model: {path: some/dir}\nrollout: {group_size: 4}\nsteps: 3\n")
     config = load_config(path, ["rollout.group_size=8", "optim.lr=3e-4", "algorithm={name: rloo}"])
-    assert config.rollout.group_size == 8 and config.optim.lr == 3e-4 and config.algorithm == {"name": "rloo"}
+    assert config.rollout.group_size == 8 and config.optim.lr == 3e-4 and config.algorithm == AlgorithmConfig(name="rloo")
+    with pytest.raises(ValueError, match="unknown algorithm keys \\['klcoef'\\]"):  # the section is typed at once
+        load_config(path, ["algorithm.klcoef=0.1"])
     with pytest.raises(ValueError, match="unknown keys \\['grup_size'\\] in rollout"):
         load_config(path, ["rollout.grup_size=8"])
     with pytest.raises(ValueError, match="unknown keys \\['stepz'\\]"):
@@ -116,10 +119,8 @@ def test_config_rejects_unknown_keys_and_applies_overrides(tmp_path):
 def test_bundled_configs_load():
     from pathlib import Path
 
-    from training.algorithms import AlgorithmConfig
-
     configs = sorted(Path(__file__).resolve().parents[2].joinpath("configs").glob("*.yaml"))
     assert len(configs) >= 3
     for path in configs:
         config = load_config(path)
-        AlgorithmConfig.from_dict(config.algorithm)
+        assert isinstance(config.algorithm, AlgorithmConfig) and isinstance(config.eval, HeldOutConfig)
