@@ -17,18 +17,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from metaspatial_env.deps import require
 from metaspatial_env.prompting import hf_messages, message_images
 
 from .chat import BatchedChatPolicy
-
-
-def _transformers():
-    try:
-        import torch
-        import transformers
-    except ImportError as error:
-        raise ImportError("the hf policy needs torch and transformers: pip install 'metaspatial-env[hf]'") from error
-    return torch, transformers
 
 
 def load_tokenizer(path: str):
@@ -60,7 +52,8 @@ class HFPolicy(BatchedChatPolicy):
                  dtype: str = "auto", seed: int | None = None, system_prompt: str | None = None):
         if not path:
             raise ValueError("hf policy needs a checkpoint: hf:PATH")
-        torch, transformers = _transformers()
+        torch = require("torch", "hf", "the hf policy")
+        transformers = require("transformers", "hf", "the hf policy")
         self.path = path
         self.max_new_tokens = max_new_tokens
         self.temperature = temperature
@@ -100,7 +93,7 @@ class HFPolicy(BatchedChatPolicy):
 
     def generate(self, batch: list[list[dict[str, Any]]]) -> list[str]:
         """Completions of ``hf``-format chats, one padded batch."""
-        torch, _ = _transformers()
+        import torch  # present: the constructor required it
         if self.vision:
             texts = [self.processor.apply_chat_template(m, add_generation_prompt=True, tokenize=False) for m in batch]
             images = [image for m in batch for image in message_images(m)]

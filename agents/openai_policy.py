@@ -1,63 +1,21 @@
 """``openai:MODEL``: a policy behind any OpenAI-compatible chat endpoint (OpenAI, a vLLM server,
 the project's own policy server).
 
-The base URL and key come from the arguments or from ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``;
-a local endpoint (a base URL given) without a key gets the placeholder ``EMPTY``, as vLLM's
-server expects. The key is never logged nor put in an error. Renders go as PNG data URLs.
-Transient failures (connection errors, timeouts, 429 and 5xx) are retried with exponential
-backoff; others (a bad request, a wrong key, an unknown model) fail at once with
-:class:`PolicyError`.
+The client is the env's (:mod:`metaspatial_env.chat_client`, which the VLM judge uses too): the
+base URL and key come from the arguments or from ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``; a
+local endpoint (a base URL given) without a key gets the placeholder ``EMPTY``, as vLLM's server
+expects. The key is never logged nor put in an error. Renders go as PNG data URLs. Transient
+failures (connection errors, timeouts, 429 and 5xx) are retried with exponential backoff; others
+(a bad request, a wrong key, an unknown model) fail at once with
+:class:`~metaspatial_env.chat_client.ChatError`.
 """
 
 from __future__ import annotations
 
-import os
-import time
 from typing import Any
 
+from metaspatial_env.chat_client import ChatError, chat_with_retries, make_client
 from metaspatial_env.prompting import Conversation
-
-
-class PolicyError(RuntimeError):
-    """A policy could not produce an answer (the endpoint failed or refused)."""
-
-
-def _openai():
-    try:
-        import openai
-    except ImportError as error:
-        raise ImportError("the openai policy needs the openai client: pip install 'metaspatial-env[openai]'") from error
-    return openai
-
-
-def make_client(base_url: str | None, api_key: str | None, timeout: float):
-    """An ``openai.OpenAI`` client with retries left to the caller (``max_retries=0``)."""
-    openai = _openai()
-    base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
-    api_key = api_key or os.environ.get("OPENAI_API_KEY") or ("EMPTY" if base_url else None)
-    if api_key is None:
-        raise PolicyError("no API key: set OPENAI_API_KEY (or pass base_url for a local endpoint)")
-    return openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
-
-
-def chat_with_retries(client, *, retries: int, backoff: float, **request: Any):
-    """``client.chat.completions.create(**request)``, retrying transient failures with backoff.
-
-    Raises :class:`PolicyError` naming the endpoint and the last error (never the key).
-    """
-    openai = _openai()
-    transient = (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError,
-                 openai.InternalServerError)
-    for attempt in range(retries + 1):
-        try:
-            return client.chat.completions.create(**request)
-        except transient as error:
-            if attempt == retries:
-                raise PolicyError(f"{client.base_url} failed {retries + 1} time(s); last: "
-                                  f"{type(error).__name__}: {error}") from None
-            time.sleep(backoff * 2**attempt)
-        except openai.APIStatusError as error:
-            raise PolicyError(f"{client.base_url} refused the request ({error.status_code}): {error.message}") from None
 
 
 class OpenAIPolicy:
@@ -103,5 +61,5 @@ class OpenAIPolicy:
                                      messages=messages, temperature=self.temperature, max_tokens=self.max_tokens,
                                      extra_body=extra_body)
         if not response.choices:
-            raise PolicyError(f"{self.client.base_url} returned no choices for model {self.model!r}")
+            raise ChatError(f"{self.client.base_url} returned no choices for model {self.model!r}")
         return response.choices[0].message.content or ""

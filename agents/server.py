@@ -36,6 +36,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from metaspatial_env.deps import require
 from metaspatial_env.prompting import PromptParseError, decode_image_url, default_count_tokens, parse_task_prompt
 from metaspatial_env.tasks import TaskError
 
@@ -45,15 +46,6 @@ MAX_SESSIONS = 256
 
 class RequestError(ValueError):
     """A chat request the served policy cannot answer; becomes a 400 response."""
-
-
-def _imports():
-    try:
-        import fastapi
-        import uvicorn
-    except ImportError as error:
-        raise ImportError("the policy server needs FastAPI and uvicorn: pip install 'metaspatial-env[serve]'") from error
-    return fastapi, uvicorn
 
 
 def _text_and_image(message: dict[str, Any]) -> tuple[str, Any]:
@@ -167,7 +159,7 @@ class PolicyService:
 
 def create_app(policy: str, policy_kwargs: dict[str, Any] | None = None, factory: Callable[[], Any] | None = None):
     """A FastAPI app serving ``policy`` (a name for :func:`agents.make_policy`) over the OpenAI chat API."""
-    fastapi, _ = _imports()
+    fastapi = require("fastapi", "serve", "the policy server")
     from fastapi.responses import JSONResponse
 
     service = PolicyService(policy, policy_kwargs, factory)
@@ -205,5 +197,5 @@ def create_app(policy: str, policy_kwargs: dict[str, Any] | None = None, factory
 
 def serve(policy: str, host: str = "127.0.0.1", port: int = 8000, policy_kwargs: dict[str, Any] | None = None) -> None:
     """Serve ``policy`` until interrupted (``metaspatial serve-policy``)."""
-    _, uvicorn = _imports()
+    uvicorn = require("uvicorn", "serve", "the policy server")
     uvicorn.run(create_app(policy, policy_kwargs), host=host, port=port, log_level="info")

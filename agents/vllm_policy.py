@@ -12,16 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from metaspatial_env.deps import require
+
 from .chat import BatchedChatPolicy
-
-
-def _vllm():
-    try:
-        import vllm
-    except ImportError as error:
-        raise ImportError("the vllm policy needs vLLM on a GPU machine: pip install 'metaspatial-env[vllm]' "
-                          "(or run `vllm serve` and use openai:MODEL with base_url)") from error
-    return vllm
 
 
 class VLLMPolicy(BatchedChatPolicy):
@@ -33,7 +26,8 @@ class VLLMPolicy(BatchedChatPolicy):
                  system_prompt: str | None = None):
         if not path:
             raise ValueError("vllm policy needs a checkpoint: vllm:PATH")
-        vllm = _vllm()
+        vllm = require("vllm", "vllm", "the vllm policy (GPU machines only; elsewhere run `vllm serve` "
+                                       "and use openai:MODEL with base_url)")
         self.path = path
         super().__init__(max_prompt_tokens, images, system_prompt)
         self.llm = vllm.LLM(model=path, seed=seed or 0, limit_mm_per_prompt={"image": max_images if images else 0},

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .chat_client import ChatError, chat_with_retries, make_client
 from .config import from_mapping
 from .prompting import _metres, image_data_url
 from .reward import judge_term
@@ -152,8 +153,6 @@ class VLMJudge:
     def __init__(self, config: JudgeConfig):
         import os
 
-        from agents.openai_policy import make_client  # raises the [openai] extra's ImportError
-
         self.config = config
         self._client = make_client(config.base_url, os.environ.get(config.api_key_env), config.timeout)
         self._pool = ThreadPoolExecutor(config.workers, thread_name_prefix="vlm-judge")
@@ -198,8 +197,6 @@ class VLMJudge:
         return grade
 
     def _request(self, task: Task, image: np.ndarray) -> Grade:
-        from agents.openai_policy import PolicyError, chat_with_retries
-
         messages = [
             {"role": "system", "content": JUDGE_SYSTEM_PROMPT},
             {"role": "user", "content": [{"type": "image_url", "image_url": {"url": image_data_url(image)}},
@@ -216,7 +213,7 @@ class VLMJudge:
                 return Grade(criteria, judge_term(criteria.values()))
             except MalformedGrade as error:
                 problem = f"malformed grade: {error}"
-            except PolicyError as error:
+            except ChatError as error:
                 problem = f"request failed: {error}"
         return Grade(error=f"{problem} (after {self.config.retries + 1} attempt(s))")
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from metaspatial_env.deps import require
+
 
 @dataclass(frozen=True)
 class SamplingConfig:
@@ -45,14 +47,6 @@ class Generation:
     """True when the model stopped by itself (not cut at ``max_new_tokens``)."""
 
 
-def _require_torch():
-    try:
-        import torch
-    except ImportError as error:  # pragma: no cover
-        raise ImportError("the transformers engine needs torch: pip install 'metaspatial-env[hf]'") from error
-    return torch
-
-
 class HFEngine:
     """Batched ``transformers`` generation with the learner's module (left-padded prompts)."""
 
@@ -70,7 +64,7 @@ class HFEngine:
         self.model = model
 
     def generate(self, prompts: list[list[int]], sampling: SamplingConfig) -> list[Generation]:
-        torch = _require_torch()
+        torch = require("torch", "hf", "the transformers engine")
         from transformers import GenerationConfig
 
         if not prompts:
@@ -126,12 +120,9 @@ class VLLMEngine:
 
     def __init__(self, model_path: str, tokenizer: Any, *, dtype: str = "bfloat16", seed: int = 0,
                  gpu_memory_utilization: float = 0.4, max_model_len: int | None = None):
-        try:
-            from vllm import LLM
-        except ImportError as error:
-            raise ImportError("the vLLM engine needs vllm on a GPU machine: pip install 'metaspatial-env[vllm]'") from error
+        vllm = require("vllm", "vllm", "the vLLM engine (GPU machines only)")
         self.tokenizer = tokenizer
-        self.llm = LLM(model=model_path, dtype=dtype, seed=seed, gpu_memory_utilization=gpu_memory_utilization,
+        self.llm = vllm.LLM(model=model_path, dtype=dtype, seed=seed, gpu_memory_utilization=gpu_memory_utilization,
                        max_model_len=max_model_len, enable_prefix_caching=True)
 
     def sync_weights(self, model: Any) -> None:

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from metaspatial_env.deps import require
+
 END_OF_TURN = "<|im_end|>"
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", END_OF_TURN]
 CHAT_TEMPLATE = (
@@ -34,14 +36,11 @@ CHAT_TEMPLATE = (
 )
 
 
-def _require_hf():
-    try:
-        import tokenizers  # noqa: F401
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
-    except ImportError as error:  # pragma: no cover
-        raise ImportError("pre-training needs torch, transformers and tokenizers: "
-                          "pip install 'metaspatial-env[hf]'") from error
+def _require_hf() -> None:
+    """Fail early, naming the extra, when pre-training's stack is missing."""
+    require("tokenizers", "hf", "pre-training")
+    require("torch", "hf", "pre-training")
+    require("transformers", "hf", "pre-training")
 
 
 #: Object ids (``desk_1``, ``storage_cabinet_2``) and numbers are pre-tokens of their own, so an id or

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from metaspatial_env.config import from_mapping
+from metaspatial_env.deps import require
 
 RLLIB_ENV_NAME = "MetaSpatialContinuous-v0"
 ALGOS = ("appo", "ppo", "sac")
@@ -73,8 +74,7 @@ class RLlibRunConfig:
 def load_run_config(algo: str | None = None, path: str | Path | None = None, **overrides: Any) -> RLlibRunConfig:
     """The ready config of ``algo`` (``training/configs/rllib_<algo>.yaml``) or the YAML at ``path``,
     with ``overrides`` (None values ignored) applied on top."""
-    import yaml
-
+    yaml = require("yaml", "train", "RLlib run configs")
     if path is None:
         if algo not in ALGOS:
             raise ValueError(f"algo must be one of {ALGOS}, got {algo!r}")
@@ -88,18 +88,9 @@ def load_run_config(algo: str | None = None, path: str | Path | None = None, **o
     return RLlibRunConfig.from_dict(data)
 
 
-def _ray():
-    try:
-        import ray
-        from ray.tune.registry import register_env
-    except ImportError as exc:
-        raise ImportError("RLlib training needs Ray: pip install 'metaspatial-env[ray]'") from exc
-    return ray, register_env
-
-
 def register_rllib_env() -> str:
     """Register ``MetaSpatialContinuous-v0`` with Ray Tune's env registry; returns its name."""
-    _, register_env = _ray()
+    register_env = require("ray.tune.registry", "ray", "RLlib training").register_env
 
     def make(env_config):
         from metaspatial_env.continuous import ContinuousLayoutEnv
@@ -112,7 +103,7 @@ def register_rllib_env() -> str:
 
 def build_algorithm_config(cfg: RLlibRunConfig):
     """The RLlib ``AlgorithmConfig`` (new API stack, torch, CPU) for a run."""
-    _ray()
+    require("ray.rllib", "ray", "RLlib training")
     from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 
     if cfg.algo == "ppo":
@@ -163,9 +154,10 @@ def greedy_return(module, env_kwargs: dict[str, Any], episodes: int, seed: int =
     """Mean return and success rate of an RLModule's deterministic actions (the mean of its action
     distribution, no exploration noise) over ``episodes`` rooms drawn with ``seed``."""
     import numpy as np
-    import torch
 
     from metaspatial_env.continuous import ContinuousLayoutEnv
+
+    torch = require("torch", "hf", "evaluating an RLlib policy")
 
     env = ContinuousLayoutEnv(**env_kwargs)
     dist_cls = module.get_inference_action_dist_cls()
@@ -197,7 +189,7 @@ def train(cfg: RLlibRunConfig, out_csv: str | Path | None = None, *, progress: b
     Starts a local Ray (``num_cpus=2``) unless Ray is already initialised (then it is reused, so a
     cluster address given to ``ray.init`` first is honoured).
     """
-    ray, _ = _ray()
+    ray = require("ray", "ray", "RLlib training")
     started = not ray.is_initialized()
     if started:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)

@@ -23,18 +23,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from metaspatial_env.deps import require
+
 #: Scale of a problem's amount when turning it into a per-object score (m, deg, unitless).
 PROBLEM_SCALES = {"m": 0.1, "deg": 15.0, "": 1.0}
 #: Times one worker may be replaced within one rollout before the rollout gives up.
 MAX_WORKER_RESTARTS = 3
-
-
-def _require_ray():
-    try:
-        import ray
-    except ImportError as error:  # pragma: no cover
-        raise ImportError("rollouts on Ray need ray: pip install 'metaspatial-env[ray]'") from error
-    return ray
 
 
 def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> None:
@@ -44,7 +38,7 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> None:
     Ray's default, nice 15, starves the env workers (and their Blender processes) whenever other
     processes keep the cores busy, though they are the expensive part of a rollout.
     """
-    ray = _require_ray()
+    ray = require("ray", "ray", "rollouts on Ray")
     if ray.is_initialized():
         return
     if address is None:
@@ -210,7 +204,7 @@ class RolloutDriver:
     def __init__(self, env_id: str, env_kwargs: dict[str, Any], *, num_workers: int = 2,
                  worker_num_cpus: float = 1.0, overlap_chunks: int = 2, max_prompt_tokens: int = 2048,
                  system_prompt: str | None = None):
-        ray = _require_ray()
+        ray = require("ray", "ray", "rollouts on Ray")
         self._actor_class = ray.remote(num_cpus=worker_num_cpus)(EnvWorker)
         self.env_id = env_id
         self.env_kwargs = dict(env_kwargs)
@@ -228,7 +222,7 @@ class RolloutDriver:
         return self._actor_class.remote(self.env_id, self.env_kwargs)
 
     def close(self) -> None:
-        ray = _require_ray()
+        import ray  # present: the constructor required it
         for worker in self.workers:
             try:
                 ray.get(worker.close.remote())
@@ -244,7 +238,7 @@ class RolloutDriver:
 
     def _call(self, worker: int, method: str, payload: Any, episodes: list[Episode], futures: Any = None):
         """Get a worker call's result; on a dead worker, replace it, replay its episodes and retry."""
-        ray = _require_ray()
+        import ray  # present: the constructor required it
         from ray.exceptions import RayActorError
 
         future = futures if futures is not None else getattr(self.workers[worker], method).remote(payload)

@@ -29,21 +29,14 @@ from typing import Any
 
 import numpy as np
 
+from metaspatial_env.deps import require
+
 from .config import TrainConfig
 from .engines import SamplingConfig, make_engine
 from .rollout import Episode, RolloutDriver, ensure_ray
 
 #: Seeds of evaluation episodes (fixed, so every evaluation sees the same rooms the same way).
 EVAL_SEED = 1_000_000_007
-
-
-def _require_torch():
-    try:
-        import torch
-        import transformers  # noqa: F401
-    except ImportError as error:  # pragma: no cover
-        raise ImportError("the trainer needs torch and transformers: pip install 'metaspatial-env[train]'") from error
-    return torch
 
 
 def room_pool(source: str, min_objects: int, max_objects: int) -> list[dict[str, Any]]:
@@ -110,14 +103,15 @@ class Trainer:
     """Multi-turn RL on the layout env (see the module docstring)."""
 
     def __init__(self, config: TrainConfig):
-        torch = _require_torch()
+        # the one check: every other method runs on a constructed trainer
+        torch = require("torch", "train", "the trainer")
+        require("transformers", "train", "the trainer")
         from .algorithms import make_algorithm
-        from .algorithms.base import AlgorithmConfig
 
         self.config = config
         self.output_dir = Path(config.output_dir)
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        self.algorithm = make_algorithm(AlgorithmConfig.from_dict(config.algorithm))
+        self.algorithm = make_algorithm(config.algorithm)
         if config.torch_threads:
             torch.set_num_threads(config.torch_threads)
         self._seed_everything(config.seed)
@@ -159,13 +153,13 @@ class Trainer:
     # ------------------------------------------------------------------ setup
     @staticmethod
     def _seed_everything(seed: int) -> None:
-        torch = _require_torch()
+        import torch
         random.seed(seed)
         np.random.seed(seed % 2**32)
         torch.manual_seed(seed)
 
     def _device(self):
-        torch = _require_torch()
+        import torch
         name = self.config.model.device
         if name == "auto":
             name = "cuda" if torch.cuda.is_available() else "cpu"
@@ -197,15 +191,13 @@ class Trainer:
         full_from = resume_dir / "model" if resume_dir is not None and not mc.lora_rank else mc.path
         model = AutoModelForCausalLM.from_pretrained(full_from, dtype=self.dtype)
         if mc.lora_rank:
-            try:
-                from peft import LoraConfig, PeftModel, get_peft_model
-            except ImportError as error:  # pragma: no cover
-                raise ImportError("LoRA needs peft: pip install 'metaspatial-env[hf]'") from error
+            peft = require("peft", "hf", "LoRA")
             if resume_dir is not None:
-                model = PeftModel.from_pretrained(model, resume_dir / "model", is_trainable=True)
+                model = peft.PeftModel.from_pretrained(model, resume_dir / "model", is_trainable=True)
             else:
-                model = get_peft_model(model, LoraConfig(r=mc.lora_rank, lora_alpha=mc.lora_alpha,
-                                                         target_modules=list(mc.lora_targets), lora_dropout=0.0))
+                model = peft.get_peft_model(model, peft.LoraConfig(r=mc.lora_rank, lora_alpha=mc.lora_alpha,
+                                                                   target_modules=list(mc.lora_targets),
+                                                                   lora_dropout=0.0))
         if mc.gradient_checkpointing:
             model.gradient_checkpointing_enable()
         model.to(self.device)
@@ -251,7 +243,7 @@ class Trainer:
         Returns ``(logprobs, entropy, mask, values)``; the token tensors are ``(B, T)`` with the
         response left-aligned, ``values`` is ``(B,)`` (the value head on the last prompt token) or None.
         """
-        torch = _require_torch()
+        import torch
         width = max(len(p) + len(r) for p, r in rows)
         longest = max(len(r) for _, r in rows)
         pad = self.tokenizer.pad_token_id
@@ -285,7 +277,7 @@ class Trainer:
         return logprobs * mask, entropy * mask, mask, values
 
     def _token_weights(self, samples, width: int):
-        torch = _require_torch()
+        import torch
         weights = torch.ones((len(samples), width))
         for i, s in enumerate(samples):
             pieces = [self.tokenizer.decode([t], skip_special_tokens=True) for t in s.response_ids]
@@ -298,7 +290,8 @@ class Trainer:
         return weights.to(self.device)
 
     def _learn(self, episodes: list[Episode]) -> dict[str, float]:
-        torch = _require_torch()
+        import torch
+
         from .algorithms.base import TurnBatch
 
         algo, opt = self.algorithm, self.config.optim
@@ -443,7 +436,7 @@ class Trainer:
     # ------------------------------------------------------------------ checkpoints
     def save(self, path: str | Path | None = None) -> Path:
         """Write a checkpoint (default ``output_dir/checkpoints/step_NNNNNN``); returns its directory."""
-        torch = _require_torch()
+        import torch
         path = Path(path) if path is not None else self.output_dir / "checkpoints" / f"step_{self.step_index:06d}"
         path.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(path / "model")
@@ -464,7 +457,7 @@ class Trainer:
         return path
 
     def _load_trainer_state(self, path: Path) -> None:
-        torch = _require_torch()
+        import torch
         state = torch.load(path / "trainer.pt", weights_only=False)
         self.step_index = int(state["step"])
         self.optimizer.load_state_dict(state["optimizer"])

@@ -40,8 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .catalog import ROOM_TYPES
 from ..schema import Task, TaskError
+from .catalog import ROOM_TYPES
 
 __all__ = [
     "SPLITS",

@@ -8,9 +8,10 @@ import pytest
 
 import metaspatial_env  # noqa: F401  (registers the ids)
 from agents import register_policy
-from agents.openai_policy import OpenAIPolicy, PolicyError
+from agents.openai_policy import OpenAIPolicy
 from agents.runner import run_episode
 from agents.server import create_app
+from metaspatial_env.chat_client import ChatError
 from metaspatial_env.prompting import task_prompt
 from metaspatial_env.tasks.splits import load_split
 
@@ -100,7 +101,7 @@ def test_a_failing_policy_is_a_500_and_the_client_policy_says_so():
     with running_server(create_app("test_broken")) as url:
         policy = OpenAIPolicy("x", base_url=url, api_key="secret-key-123", retries=1, backoff=0.01)
         task = load_split("test")[0]
-        with pytest.raises(PolicyError) as failure:
+        with pytest.raises(ChatError) as failure:
             policy.act({"text": task_prompt(task)}, {})
     assert "ZeroDivisionError: boom" in str(failure.value) and "secret-key-123" not in str(failure.value)
 
@@ -108,7 +109,7 @@ def test_a_failing_policy_is_a_500_and_the_client_policy_says_so():
 def test_unreachable_endpoint_is_retried_then_a_clear_error():
     policy = OpenAIPolicy("m", base_url="http://127.0.0.1:9/v1", api_key="secret-key-123", retries=2,
                           backoff=0.01, timeout=2)
-    with pytest.raises(PolicyError, match=r"failed 3 time\(s\).*APIConnectionError") as failure:
+    with pytest.raises(ChatError, match=r"failed 3 time\(s\).*APIConnectionError") as failure:
         policy.act({"text": "hello"}, {})
     assert "secret-key-123" not in str(failure.value)
 
@@ -116,5 +117,5 @@ def test_unreachable_endpoint_is_retried_then_a_clear_error():
 def test_missing_key_for_the_default_endpoint_is_a_clear_error(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    with pytest.raises(PolicyError, match="OPENAI_API_KEY"):
+    with pytest.raises(ChatError, match="OPENAI_API_KEY"):
         OpenAIPolicy("gpt-4o")

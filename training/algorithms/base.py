@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from metaspatial_env.config import from_mapping
+from metaspatial_env.deps import require
 
 RATIO_LEVELS = ("token", "sequence")
 KL_MODES = ("loss", "reward")
@@ -149,21 +150,13 @@ class TurnBatch:
         return out
 
 
-def _torch():
-    try:
-        import torch
-    except ImportError as exc:  # pragma: no cover - the hf extra is part of the test install
-        raise ImportError("the RL losses need torch: pip install 'metaspatial-env[hf]'") from exc
-    return torch
-
-
 def kl_reward_penalty(logprobs, ref_logprobs, mask) -> np.ndarray:
     """Per-response summed log-ratio ``sum_t (log pi - log pi_ref)`` (k1), for ``TurnBatch.kl_penalty``.
 
     Summed over the response, so subtracting ``kl_coef`` times it from the turn's reward equals the
     per-token reward penalty of REINFORCE++ / InstructGPT as seen from the response's first token.
     """
-    torch = _torch()
+    torch = require("torch", "hf", "the RL losses")
     with torch.no_grad():
         diff = (logprobs.detach().float() - ref_logprobs.detach().float()) * mask.float()
         return diff.sum(dim=-1).cpu().numpy().astype(np.float64)
@@ -235,7 +228,7 @@ class Algorithm:
         a negative advantage is multiplied by the weight (bad objects blamed more), a positive one
         by ``2 - weight`` (good objects credited more). Returns ``(loss, metrics)``.
         """
-        torch = _torch()
+        torch = require("torch", "hf", "the RL losses")
         cfg = self.config
         mask = mask.to(logprobs.dtype)
         n_tokens = mask.sum().clamp(min=1.0)
