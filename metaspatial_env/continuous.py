@@ -34,7 +34,7 @@ from gymnasium import spaces
 
 from .actions import ParseError, ParseResult, Placement
 from .config import from_mapping
-from .episode import EpisodeConfig, EpisodeEnv
+from .episode import EpisodeConfig, EpisodeEnv, positive_int
 from .geometry import WALLS, Box
 from .schema import LAYOUT_ELEMENTS, LAYOUT_PREPOSITIONS, OBJECT_PREPOSITIONS, Task
 from .tasks.splits import load_rooms
@@ -71,10 +71,8 @@ class ContinuousConfig(EpisodeConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("max_objects", "min_objects"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        positive_int("max_objects", self.max_objects)
+        positive_int("min_objects", self.min_objects)
         if not isinstance(self.rooms, int) or isinstance(self.rooms, bool) or self.rooms < 0:
             raise ValueError(f"rooms must be an int >= 0 (0: all rooms), got {self.rooms!r}")
         if self.min_objects > self.max_objects:

@@ -37,7 +37,8 @@ from .tasks.splits import load_split, split_names
 RESET_OPTIONS = ("split", "task", "task_id")
 
 
-def _positive_int(name: str, value: Any) -> None:
+def positive_int(name: str, value: Any) -> None:
+    """Reject anything but an int >= 1 (a bool is not a count)."""
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
 
@@ -61,7 +62,7 @@ class EpisodeConfig:
     def __post_init__(self) -> None:
         if self.split not in split_names():
             raise ValueError(f"unknown split {self.split!r}; known: {split_names()}")
-        _positive_int("max_turns", self.max_turns)
+        positive_int("max_turns", self.max_turns)
         if self.reward_mode not in REWARD_MODES:
             raise ValueError(f"reward_mode must be one of {REWARD_MODES}, got {self.reward_mode!r}")
         if not isinstance(self.reward, RewardConfig):
