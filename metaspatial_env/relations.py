@@ -7,21 +7,32 @@ exact point), which is what keeps the relation reward honest.
 
 Frames: "left of B" is B's own left and "in front of B" the side B faces
 (:mod:`metaspatial_env.geometry`).
+
+Each rule has one formula, written as an array form over :class:`~metaspatial_env.geometry.Boxes`
+(:func:`layout_violations`, :func:`object_violations`, :func:`facing_violations`) that broadcasts
+one box against many; solvers score thousands of candidate poses with it. The scalar functions
+(:func:`layout_rule_violation` ...) are one-row calls of those forms. A ``margin`` (default 0,
+which leaves every number as the plain rule has it) tightens each tolerance, for callers that
+want to stay clear of a tolerance's edge.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 from .geometry import (
     WALLS,
     Box,
-    angle_difference,
-    heading_towards,
-    point_polygon_distance,
-    wall_gap,
+    Boxes,
+    angle_differences,
+    headings_towards,
+    hypots,
+    point_polygon_distances,
+    wall_gaps,
 )
 from .schema import LayoutRule, ObjectRule, Task, TaskObject
 
@@ -85,97 +96,157 @@ class RuleResult:
         return f"{rule}; it is {amount} off"
 
 
-def _excess(value: float, tolerance: float) -> float:
-    return max(0.0, value - tolerance)
+def _excess(value, tolerance):
+    """``max(0.0, value - tolerance)`` element by element, exactly as Python's ``max`` picks."""
+    excess = value - tolerance
+    return np.where(excess > 0.0, excess, 0.0)
 
 
-def _contact_violation(gap: float) -> float:
-    """Distance from a gap to the band [-TOUCH_TOLERANCE, CONTACT_TOLERANCE]."""
-    return _excess(gap, CONTACT_TOLERANCE) + _excess(-gap, TOUCH_TOLERANCE)
+def _min(a, b):
+    """``min(a, b)`` element by element, exactly as Python's ``min`` picks."""
+    return np.where(b < a, b, a)
+
+
+def _contact_violation(gap, margin: float = 0.0):
+    """Distance from a gap to the band [-TOUCH_TOLERANCE, CONTACT_TOLERANCE] (tightened by ``margin``)."""
+    return _excess(gap, CONTACT_TOLERANCE - margin) + _excess(-gap, TOUCH_TOLERANCE - margin)
+
+
+def layout_violations(boxes: Boxes, element: str, preposition: str, room_size: tuple[float, float, float],
+                      *, margin: float = 0.0) -> np.ndarray:
+    """Violation (m) of a rule tying each box to a wall, the ceiling or the middle of the room."""
+    if element == "ceiling":
+        return _contact_violation(room_size[2] - boxes.z_hi, margin)
+    if element == "middle of the room":
+        # the centre must lie in the middle half of the room in x and in y
+        x, y = boxes.center[..., 0], boxes.center[..., 1]
+        X, Y = room_size[0], room_size[1]
+        dx = _excess(np.abs(x - X / 2.0), X / 4.0 - margin)
+        dy = _excess(np.abs(y - Y / 2.0), Y / 4.0 - margin)
+        return hypots(dx, dy)
+    if element not in WALLS:
+        raise ValueError(f"unknown wall {element!r}")
+    gaps = wall_gaps(boxes, room_size)
+    violation = _contact_violation(gaps[element], margin)
+    if preposition == "in the corner":
+        first, second = (_contact_violation(gaps[w], margin) for w in PERPENDICULAR_WALLS[element])
+        violation = violation + _min(first, second)
+    return violation
 
 
 def layout_rule_violation(box: Box, rule: LayoutRule, room_size: tuple[float, float, float]) -> float:
     """Violation (m) of a rule tying ``box`` to a wall, the ceiling or the middle of the room."""
-    if rule.element == "ceiling":
-        return _contact_violation(room_size[2] - box.z_range[1])
-    if rule.element == "middle of the room":
-        # the centre must lie in the middle half of the room in x and in y
-        x, y = box.center[0], box.center[1]
-        X, Y = room_size[0], room_size[1]
-        dx = _excess(abs(x - X / 2.0), X / 4.0)
-        dy = _excess(abs(y - Y / 2.0), Y / 4.0)
-        return math.hypot(dx, dy)
-    violation = _contact_violation(wall_gap(box, rule.element, room_size))
-    if rule.preposition == "in the corner":
-        violation += min(_contact_violation(wall_gap(box, w, room_size)) for w in PERPENDICULAR_WALLS[rule.element])
+    return float(layout_violations(Boxes.from_box(box), rule.element, rule.preposition, room_size)[0])
+
+
+def _shrunk(boxes: Boxes, margin: float) -> Boxes:
+    """The boxes with their footprints shrunk by ``margin`` on every side (never below nothing)."""
+    if not margin:
+        return boxes
+    return replace(boxes, hl=np.maximum(boxes.hl - margin, 0.0), hw=np.maximum(boxes.hw - margin, 0.0))
+
+
+def _vertical_violation(subject: Boxes, preposition: str, target: Boxes, margin: float) -> np.ndarray:
+    """How far ``on`` / ``under`` / ``above`` misses in height, and in plan (centre over footprint)."""
+    touch = TOUCH_TOLERANCE - margin
+    if preposition == "on":
+        vertical = _excess(np.abs(subject.z_lo - target.z_hi), touch)
+        horizontal = point_polygon_distances(subject.center, _shrunk(target, margin).footprint())
+    elif preposition == "under":
+        vertical = _excess(subject.z_hi - target.z_lo, touch)
+        horizontal = _min(point_polygon_distances(subject.center, _shrunk(target, margin).footprint()),
+                          point_polygon_distances(target.center, _shrunk(subject, margin).footprint()))
+    else:
+        vertical = _excess(target.z_hi - subject.z_lo, touch)
+        horizontal = _excess(point_polygon_distances(subject.center, target.footprint()), CONTACT_TOLERANCE - margin)
+    return vertical + horizontal
+
+
+def _side_violation(subject: Boxes, preposition: str, adjacent: bool, target: Boxes, margin: float) -> np.ndarray:
+    """How far ``left of`` / ``right of`` / ``in front`` / ``behind`` misses, in the target's frame."""
+    r_min, r_max, f_min, f_max = target.local_extent(subject)
+    half_length, half_width = target.hl, target.hw
+    r_mid, f_mid = (r_min + r_max) / 2.0, (f_min + f_max) / 2.0
+    if preposition in ("left of", "right of"):
+        gap = (-half_length - r_max) if preposition == "left of" else (r_min - half_length)
+        alignment = _excess(np.abs(f_mid), half_width - margin)
+    else:  # in front / behind
+        gap = (f_min - half_width) if preposition == "in front" else (-half_width - f_max)
+        alignment = _excess(np.abs(r_mid), half_length - margin)
+    violation = _excess(-gap, TOUCH_TOLERANCE - margin) + alignment
+    if adjacent:
+        violation = violation + _excess(gap, ADJACENT_DISTANCE - margin)
     return violation
+
+
+def object_violations(subject: Boxes, preposition: str, adjacent: bool, target: Boxes,
+                      *, margin: float = 0.0) -> np.ndarray:
+    """Violation (m) of ``subject <preposition> target`` for each (broadcast) pair of boxes.
+
+    ``margin`` also shrinks every footprint a centre must lie over.
+    """
+    if preposition in ("on", "under", "above"):
+        return _vertical_violation(subject, preposition, target, margin)
+    return _side_violation(subject, preposition, adjacent, target, margin)
 
 
 def object_rule_violation(subject: Box, rule: ObjectRule, target: Box) -> float:
     """Violation (m) of ``subject <preposition> target``, measured in the target's frame."""
-    prep = rule.preposition
-    if prep in ("on", "under", "above"):
-        s_lo, s_hi = subject.z_range
-        t_lo, t_hi = target.z_range
-        if prep == "on":
-            vertical = _excess(abs(s_lo - t_hi), TOUCH_TOLERANCE)
-            horizontal = point_polygon_distance(subject.center[:2], target.footprint())
-        elif prep == "under":
-            vertical = _excess(s_hi - t_lo, TOUCH_TOLERANCE)
-            horizontal = min(
-                point_polygon_distance(subject.center[:2], target.footprint()),
-                point_polygon_distance(target.center[:2], subject.footprint()),
-            )
-        else:
-            vertical = _excess(t_hi - s_lo, TOUCH_TOLERANCE)
-            horizontal = _excess(point_polygon_distance(subject.center[:2], target.footprint()), CONTACT_TOLERANCE)
-        return vertical + horizontal
+    violation = object_violations(Boxes.from_box(subject), rule.preposition, rule.is_adjacent, Boxes.from_box(target))
+    return float(violation[0])
 
-    r_min, r_max, f_min, f_max = target.local_extent(subject)
-    half_length, half_width = target.size[0] / 2.0, target.size[1] / 2.0
-    r_mid, f_mid = (r_min + r_max) / 2.0, (f_min + f_max) / 2.0
-    if prep in ("left of", "right of"):
-        gap = (-half_length - r_max) if prep == "left of" else (r_min - half_length)
-        alignment = _excess(abs(f_mid), half_width)
-    else:  # in front / behind
-        gap = (f_min - half_width) if prep == "in front" else (-half_width - f_max)
-        alignment = _excess(abs(r_mid), half_length)
-    violation = _excess(-gap, TOUCH_TOLERANCE) + alignment
-    if rule.is_adjacent:
-        violation += _excess(gap, ADJACENT_DISTANCE)
-    return violation
+
+def facing_violations(subject: Boxes, target: Boxes | str, *, margin: float = 0.0) -> np.ndarray:
+    """Heading error (degrees) beyond tolerance of each subject facing a wall (a name) or a box.
+
+    ``margin`` is in degrees.
+    """
+    tolerance = FACING_TOLERANCE_DEG - margin
+    if isinstance(target, str):
+        return _excess(angle_differences(subject.angle, HEADING_TO_WALL[target]), tolerance)
+    dx = target.center[..., 0] - subject.center[..., 0]
+    dy = target.center[..., 1] - subject.center[..., 1]
+    violation = _excess(angle_differences(subject.angle, headings_towards(dx, dy)), tolerance)
+    # stacked on its target: it faces nothing
+    return np.where(hypots(dx, dy) < 1e-6, 180.0 - tolerance, violation)
 
 
 def facing_violation(subject: Box, facing: str, boxes: Mapping[str, Box]) -> float:
     """Heading error (degrees) beyond tolerance for a ``facing`` field (an object or a wall)."""
-    if facing in WALLS:
-        wanted = HEADING_TO_WALL[facing]
-    else:
-        target = boxes[facing]
-        dx = target.center[0] - subject.center[0]
-        dy = target.center[1] - subject.center[1]
-        if math.hypot(dx, dy) < 1e-6:
-            return 180.0 - FACING_TOLERANCE_DEG  # stacked on its target: it faces nothing
-        wanted = heading_towards(dx, dy)
-    return _excess(angle_difference(subject.z_angle, wanted), FACING_TOLERANCE_DEG)
+    target = facing if facing in WALLS else Boxes.from_box(boxes[facing])
+    return float(facing_violations(Boxes.from_box(subject), target)[0])
 
 
 def object_rules(task: Task, obj: TaskObject, boxes: Mapping[str, Box]) -> list[RuleResult]:
     """Every rule of one object measured on ``boxes`` (which must hold every task object)."""
-    box = boxes[obj.id]
+    return _object_rules(task, obj, boxes, {})
+
+
+def _object_rules(task: Task, obj: TaskObject, boxes: Mapping[str, Box], rows: dict[str, Boxes]) -> list[RuleResult]:
+    """:func:`object_rules`, each rule a one-row call of its array form; ``rows`` caches each box as a row."""
+    def row(oid: str) -> Boxes:
+        if oid not in rows:
+            rows[oid] = Boxes.from_box(boxes[oid])
+        return rows[oid]
+
+    me = row(obj.id)
     results = [
-        RuleResult(obj.id, r.preposition, r.element, layout_rule_violation(box, r, task.size), "m")
+        RuleResult(obj.id, r.preposition, r.element,
+                   float(layout_violations(me, r.element, r.preposition, task.size)[0]), "m")
         for r in obj.layout_rules
     ]
     results += [
-        RuleResult(obj.id, r.preposition, r.target, object_rule_violation(box, r, boxes[r.target]), "m")
+        RuleResult(obj.id, r.preposition, r.target,
+                   float(object_violations(me, r.preposition, r.is_adjacent, row(r.target))[0]), "m")
         for r in obj.object_rules
     ]
     if obj.facing is not None:
-        results.append(RuleResult(obj.id, "facing", obj.facing, facing_violation(box, obj.facing, boxes), "deg"))
+        target = obj.facing if obj.facing in WALLS else row(obj.facing)
+        results.append(RuleResult(obj.id, "facing", obj.facing, float(facing_violations(me, target)[0]), "deg"))
     return results
 
 
 def evaluate_rules(task: Task, boxes: Mapping[str, Box]) -> list[RuleResult]:
     """Every placement rule of the task measured on a complete layout."""
-    return [result for obj in task.objects for result in object_rules(task, obj, boxes)]
+    rows: dict[str, Boxes] = {}
+    return [result for obj in task.objects for result in _object_rules(task, obj, boxes, rows)]

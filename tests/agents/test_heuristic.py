@@ -14,28 +14,14 @@ import time
 import numpy as np
 import pytest
 
-from agents.heuristic import (
-    Boxes,
-    HeuristicPolicy,
-    LayoutSolver,
-    Pose,
-    facing_violation,
-    layout_violation,
-    object_violation,
-    penetration,
-    placement_order,
-    repair_layout,
-)
+from agents.heuristic import HeuristicPolicy, LayoutSolver, Pose, placement_order, repair_layout
 from metaspatial_env.actions import parse_action
-from metaspatial_env.geometry import WALLS, Box
-from metaspatial_env.physics import PhysicsWorld, static_checks
+from metaspatial_env.geometry import Box
+from metaspatial_env.physics import PhysicsWorld
 from metaspatial_env.relations import evaluate_rules
-from metaspatial_env.relations import facing_violation as ref_facing
-from metaspatial_env.relations import layout_rule_violation as ref_layout
-from metaspatial_env.relations import object_rule_violation as ref_object
 from metaspatial_env.reward import RewardConfig
 from metaspatial_env.scoring import evaluate_layout
-from metaspatial_env.tasks import LayoutRule, ObjectRule, Task
+from metaspatial_env.tasks import Task
 
 
 def obj(oid, size, *, floor=True, facing=None, layout=(), rels=(), angle=0.0):
@@ -156,42 +142,6 @@ def first_answer(task: Task, **kwargs) -> tuple[HeuristicPolicy, str]:
     policy = HeuristicPolicy(**kwargs)
     policy.reset()
     return policy, policy.act({"text": "prompt"}, {"task_id": task.id, "turn": 0, "task": task.to_dict()})
-
-
-# ----------------------------------------------------------------------------- vectorised rules
-def random_box(rng, room) -> Box:
-    size = tuple(rng.uniform(0.05, 1.5, 3))
-    center = (rng.uniform(-0.5, room[0] + 0.5), rng.uniform(-0.5, room[1] + 0.5), rng.uniform(0.0, room[2]))
-    angle = float(rng.choice([0.0, 90.0, 180.0, 270.0])) if rng.random() < 0.5 else rng.uniform(0, 360)
-    return Box(size, center, angle)
-
-
-def test_vectorised_rules_match_relations_module():
-    rng = np.random.default_rng(7)
-    room_size = (4.0, 3.5, 2.7)
-    for _ in range(300):
-        a, b = random_box(rng, room_size), random_box(rng, room_size)
-        va, vb = Boxes.from_box(a), Boxes.from_box(b)
-        for element in (*WALLS, "ceiling", "middle of the room"):
-            for prep in ("on", "in the corner") if element in WALLS else ("on",):
-                expected = ref_layout(a, LayoutRule(element, prep), room_size)
-                assert layout_violation(va, element, prep, room_size)[0] == pytest.approx(expected, abs=1e-9)
-        for prep in ("on", "under", "above", "left of", "right of", "in front", "behind"):
-            for adjacent in (False, True):
-                expected = ref_object(a, ObjectRule("b", prep, adjacent), b)
-                assert object_violation(va, prep, adjacent, vb)[0] == pytest.approx(expected, abs=1e-9), prep
-        for margin in (0.0, 0.02):  # a margin only ever makes a rule harder to meet
-            for prep in ("on", "under", "above", "left of", "in front"):
-                strict = object_violation(va, prep, True, vb, margin)[0]
-                assert strict >= ref_object(a, ObjectRule("b", prep, True), b) - 1e-9
-        assert facing_violation(va, vb)[0] == pytest.approx(ref_facing(a, "b", {"b": b}), abs=1e-6)
-        assert facing_violation(va, "east_wall")[0] == pytest.approx(ref_facing(a, "east_wall", {}), abs=1e-6)
-        overlaps = static_checks(room_size, {"a": a, "b": b}).overlaps
-        depth = float(penetration(va, vb)[0, 0])
-        if overlaps:
-            assert depth == pytest.approx(overlaps[0].depth, abs=1e-9)
-        else:
-            assert depth <= 1e-9
 
 
 # ----------------------------------------------------------------------------- turn one
@@ -353,3 +303,25 @@ def test_succeeds_on_ninety_percent_of_the_test_split_within_three_turns():
     rate = successes / len(tasks)
     print(f"heuristic: {successes}/{len(tasks)} rooms solved, {seconds / acts * 1000:.0f} ms per act")
     assert rate >= 0.9
+
+
+@pytest.mark.slow
+def test_turn_one_solves_every_room_of_the_test_split():
+    """Unseeded, the first answer alone meets every room of the test split (settled by the env)."""
+    import gymnasium as gym
+
+    import metaspatial_env  # noqa: F401  (registers the env ids)
+    from metaspatial_env.tasks.splits import load_split
+
+    tasks = load_split("test")
+    env = gym.make("MetaSpatial-Text-v0", split="test", max_turns=1)
+    policy = HeuristicPolicy()
+    failed = []
+    for task in tasks:
+        observation, info = env.reset(seed=0, options={"task_id": task.id})
+        policy.reset()
+        info = env.step(policy.act(observation, info))[-1]
+        if not info["success"]:
+            failed.append(task.id)
+    env.close()
+    assert failed == []

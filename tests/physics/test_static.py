@@ -2,12 +2,14 @@
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metaspatial_env.geometry import Box, clip_convex, polygon_area, wall_gap
+from metaspatial_env.geometry import Box, Boxes, clip_convex, polygon_area, wall_gap
 from metaspatial_env.physics import OutOfRoom, PairOverlap, StaticReport, static_checks
+from metaspatial_env.physics.static import BOUNDARIES, CONTACT_EPS, boundary_protrusion, penetration, protrusion
 
 ROOM = (4.0, 3.0, 2.5)
 UNIT = (1.0, 1.0, 1.0)
@@ -70,6 +72,49 @@ def test_known_overlaps(a, b, depth, volume, ratio):
     assert pair.depth == pytest.approx(depth, abs=1e-9)
     assert pair.volume == pytest.approx(volume, abs=1e-9)
     assert pair.ratio == pytest.approx(ratio, abs=1e-9)
+
+
+def test_penetration_row_is_the_reported_depth():
+    """The array form's depth for one pair is the depth static_checks reports for it."""
+    for a, b, depth in [(unit(1, 1), unit(1.5, 1), 0.5), (unit(1, 1), unit(1.5, 1.5, angle=45), 0.5),
+                        (unit(1, 1), unit(1, 1, z=1.2), 0.3), (unit(1, 1), unit(1, 1, angle=45), 1.0)]:
+        (pair,) = static_checks(ROOM, {"a": a, "b": b}).overlaps
+        row = penetration(Boxes.from_box(a), Boxes.from_box(b))
+        assert row.shape == (1,)
+        assert row[0] == pair.depth
+        assert row[0] == pytest.approx(depth, abs=1e-9)
+
+
+@pytest.mark.parametrize("a, b, depth", [
+    pytest.param(unit(1, 1), unit(3, 1), -1.0, id="apart-by-a-metre"),
+    pytest.param(unit(1, 1), unit(2, 1), 0.0, id="touching"),
+    pytest.param(unit(1, 1), unit(1, 1, z=1.6), -0.1, id="apart-in-z"),
+    pytest.param(unit(1, 1), unit(1.9, 1.9, angle=45), 0.5 - 0.4 * SQRT2, id="diamond-off-corner"),
+])
+def test_penetration_is_negative_by_the_gap_when_apart(a, b, depth):
+    assert penetration(Boxes.from_box(a), Boxes.from_box(b))[0] == pytest.approx(depth, abs=1e-9)
+
+
+def test_penetration_broadcasts_one_box_against_many_and_all_pairs():
+    movers = Boxes.of(UNIT, [[x, 1.0, 0.5, 0.0] for x in (1.0, 1.5, 2.0, 3.0)])
+    fixed = Boxes.from_box(unit(1, 1))
+    assert penetration(movers, fixed) == pytest.approx([1.0, 0.5, 0.0, -1.0], abs=1e-12)
+    others = Boxes.from_boxes([unit(1, 1), unit(3, 1), unit(1, 1, angle=45)])
+    table = penetration(movers[:, None], others[None])
+    assert table.shape == (4, 3)
+    for i in range(4):
+        assert np.array_equal(table[i], penetration(movers[i:i + 1], others))
+
+
+def test_protrusion_through_the_worst_boundary():
+    boxes = Boxes.from_boxes([Box(UNIT, (2.0, 1.5, 1.0)), Box(UNIT, (4.05, 2.8, 0.5)), Box(UNIT, (2.0, 1.5, 2.8))])
+    assert protrusion(boxes, ROOM) == pytest.approx([-0.5, 0.55, 0.8], abs=1e-12)
+    per = boundary_protrusion(boxes, ROOM)
+    assert per.shape == (3, 6)
+    assert [BOUNDARIES[k] for k in per[1:].argmax(axis=1)] == ["east_wall", "ceiling"]
+    for k, box in enumerate([Box(UNIT, (4.05, 2.8, 0.5)), Box(UNIT, (2.0, 1.5, 2.8))], start=1):
+        out = static_checks(ROOM, {"a": box}).out_of_room["a"]
+        assert out.distance == protrusion(boxes, ROOM)[k] and out.boundary == BOUNDARIES[per[k].argmax()]
 
 
 def test_pairs_are_ordered_and_sorted():
@@ -168,6 +213,18 @@ def test_volume_matches_polygon_clipping(a, b):
     assert got == pytest.approx(_reference_volume(a, b), abs=1e-8)
     if report.overlaps:
         assert report.overlaps[0].volume <= min(a.volume, b.volume) + 1e-12
+
+
+@settings(max_examples=200, deadline=None)
+@given(near_boxes, near_boxes)
+def test_penetration_agrees_with_reported_overlaps(a, b):
+    """Pairs static_checks reports overlap by exactly the array form's depth; others by at most CONTACT_EPS."""
+    overlaps = static_checks(ROOM, {"a": a, "b": b}).overlaps
+    depth = float(penetration(Boxes.from_box(a), Boxes.from_box(b))[0])
+    if overlaps:
+        assert depth == overlaps[0].depth
+    else:
+        assert depth <= CONTACT_EPS
 
 
 @settings(max_examples=100, deadline=None)
