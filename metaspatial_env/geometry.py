@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -215,11 +215,9 @@ class Boxes:
 
     def __getitem__(self, index) -> Boxes:
         """The boxes at ``index`` over the leading axes (``boxes[:, None]`` adds an axis)."""
-        def pick(v):
-            return v[index] if np.ndim(v) else v
-
-        return replace(self, **{f: pick(getattr(self, f)) for f in ("center", "z", "angle", "fwd", "right")},
-                       hl=pick(self.hl), hw=pick(self.hw), hh=pick(self.hh))
+        hl, hw, hh = (v[index] if np.ndim(v) else v for v in (self.hl, self.hw, self.hh))
+        return Boxes(self.center[index], self.z[index], self.angle[index], self.fwd[index], self.right[index],
+                     hl, hw, hh)
 
     def __len__(self) -> int:
         return len(self.z)

@@ -19,7 +19,7 @@ want to stay clear of a tolerance's edge.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -219,34 +219,54 @@ def facing_violation(subject: Box, facing: str, boxes: Mapping[str, Box]) -> flo
 
 def object_rules(task: Task, obj: TaskObject, boxes: Mapping[str, Box]) -> list[RuleResult]:
     """Every rule of one object measured on ``boxes`` (which must hold every task object)."""
-    return _object_rules(task, obj, boxes, {})
-
-
-def _object_rules(task: Task, obj: TaskObject, boxes: Mapping[str, Box], rows: dict[str, Boxes]) -> list[RuleResult]:
-    """:func:`object_rules`, each rule a one-row call of its array form; ``rows`` caches each box as a row."""
-    def row(oid: str) -> Boxes:
-        if oid not in rows:
-            rows[oid] = Boxes.from_box(boxes[oid])
-        return rows[oid]
-
-    me = row(obj.id)
-    results = [
-        RuleResult(obj.id, r.preposition, r.element,
-                   float(layout_violations(me, r.element, r.preposition, task.size)[0]), "m")
-        for r in obj.layout_rules
-    ]
-    results += [
-        RuleResult(obj.id, r.preposition, r.target,
-                   float(object_violations(me, r.preposition, r.is_adjacent, row(r.target))[0]), "m")
-        for r in obj.object_rules
-    ]
-    if obj.facing is not None:
-        target = obj.facing if obj.facing in WALLS else row(obj.facing)
-        results.append(RuleResult(obj.id, "facing", obj.facing, float(facing_violations(me, target)[0]), "deg"))
-    return results
+    return _measure(task, (obj,), boxes)
 
 
 def evaluate_rules(task: Task, boxes: Mapping[str, Box]) -> list[RuleResult]:
-    """Every placement rule of the task measured on a complete layout."""
-    rows: dict[str, Boxes] = {}
-    return [result for obj in task.objects for result in _object_rules(task, obj, boxes, rows)]
+    """Every placement rule of the task measured on a complete layout, in task order."""
+    return _measure(task, task.objects, boxes)
+
+
+def _measure(task: Task, objects: Sequence[TaskObject], boxes: Mapping[str, Box]) -> list[RuleResult]:
+    """The rules of ``objects``: rules of one kind (a layout element and preposition, an object
+    preposition, facing a wall, facing an object) are measured in one call of their array form,
+    each pair of boxes on its own row, so a layout costs a handful of array calls, not one a rule."""
+    ids = {obj.id for obj in objects} | {r.target for obj in objects for r in obj.object_rules}
+    ids |= {obj.facing for obj in objects if obj.facing is not None and obj.facing not in WALLS}
+    if not ids:
+        return []
+    order = sorted(ids)
+    index = {oid: i for i, oid in enumerate(order)}
+    rows = Boxes.from_boxes([boxes[oid] for oid in order])
+    slots: list[tuple[str, str, str, str]] = []  # (subject, preposition, target, unit) in output order
+    groups: dict[tuple, tuple[list[int], list[int], list[int]]] = {}  # kind -> (slots, subjects, targets)
+
+    def add(kind: tuple, subject: str, preposition: str, target: str, unit: str, target_row: int = -1) -> None:
+        positions, subjects, targets = groups.setdefault(kind, ([], [], []))
+        positions.append(len(slots))
+        subjects.append(index[subject])
+        targets.append(target_row)
+        slots.append((subject, preposition, target, unit))
+
+    for obj in objects:
+        for r in obj.layout_rules:
+            add(("layout", r.element, r.preposition), obj.id, r.preposition, r.element, "m")
+        for r in obj.object_rules:
+            add(("object", r.preposition, r.is_adjacent), obj.id, r.preposition, r.target, "m", index[r.target])
+        if obj.facing in WALLS:
+            add(("facing", obj.facing), obj.id, "facing", obj.facing, "deg")
+        elif obj.facing is not None:
+            add(("facing", None), obj.id, "facing", obj.facing, "deg", index[obj.facing])
+
+    violations = np.zeros(len(slots))
+    for kind, (positions, subjects, targets) in groups.items():
+        subject = rows[np.array(subjects)]
+        if kind[0] == "layout":
+            measured = layout_violations(subject, kind[1], kind[2], task.size)
+        elif kind[0] == "object":
+            measured = object_violations(subject, kind[1], kind[2], rows[np.array(targets)])
+        else:
+            measured = facing_violations(subject, kind[1] if kind[1] is not None else rows[np.array(targets)])
+        violations[positions] = measured
+    return [RuleResult(subject, preposition, target, float(v), unit)
+            for (subject, preposition, target, unit), v in zip(slots, violations.tolist())]
