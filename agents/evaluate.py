@@ -399,9 +399,9 @@ def paired_table(results: Sequence[dict[str, Any]]) -> str:
 
 def plot_reward_per_turn(results: Sequence[dict[str, Any]], path: Path) -> None:
     """A PNG of mean total per turn (95 % CI error bars), one line per policy."""
-    import matplotlib
+    from metaspatial_env.deps import require
 
-    matplotlib.use("Agg")
+    require("matplotlib", "plot", "the reward-per-turn plot").use("Agg")
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(6, 4), dpi=100)

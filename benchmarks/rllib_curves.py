@@ -46,9 +46,9 @@ def random_policy_return(env_kwargs: dict, episodes: int, seed: int = 0) -> tupl
 
 
 def plot(curves: dict[str, list[dict]], baseline: float, env_kwargs: dict, path: Path) -> None:
-    import matplotlib
+    from metaspatial_env.deps import require
 
-    matplotlib.use("Agg")
+    require("matplotlib", "plot", "the RLlib learning curves").use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.6), dpi=100)

@@ -24,9 +24,10 @@ def env_throughput(env_id: str, env_kwargs: dict, workers: int, answers: list[tu
                    rounds: int = 1) -> float:
     """Env steps per second of ``rounds`` x ``len(answers)`` episodes x ``turns`` steps (resets included
     in the time) spread over ``workers`` actors."""
-    import ray
-
+    from metaspatial_env.deps import require
     from training.rollout import EnvWorker
+
+    ray = require("ray", "ray", "the rollout benchmark")
 
     actor = ray.remote(num_cpus=1)(EnvWorker)
     pool = [actor.remote(env_id, env_kwargs) for _ in range(workers)]
@@ -118,9 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-rl", action="store_true")
     args = parser.parse_args(argv)
 
-    import ray
-
+    from metaspatial_env.deps import require
     from metaspatial_env.render import renderer_names
+
+    ray = require("ray", "ray", "the rollout benchmark")
     from training.rollout import ensure_ray
 
     ensure_ray(num_cpus=2)

@@ -34,9 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("runs", nargs="+", help="trainer output directories")
     parser.add_argument("--out", default="benchmarks/results/learning_curves.png")
     args = parser.parse_args(argv)
-    import matplotlib
+    from metaspatial_env.deps import require
 
-    matplotlib.use("Agg")
+    require("matplotlib", "plot", "the learning curves").use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
