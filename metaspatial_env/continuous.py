@@ -27,13 +27,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
 
 from .actions import ParseError, ParseResult, Placement
-from .config import from_mapping
 from .episode import EpisodeConfig, EpisodeEnv, positive_int
 from .geometry import WALLS, Box
 from .schema import LAYOUT_ELEMENTS, LAYOUT_PREPOSITIONS, OBJECT_PREPOSITIONS, Task
@@ -54,6 +53,7 @@ class ContinuousConfig(EpisodeConfig):
     ``split``, ``max_turns``, ``terminate_on_success`` and ``reward`` are the episode's
     (:class:`~metaspatial_env.episode.EpisodeConfig`)."""
 
+    owner: ClassVar[str] = "ContinuousLayoutEnv"
     reward_mode: str = "improvement"
     """``improvement`` (an episode's return is its last total), ``absolute`` or ``final``."""
     max_objects: int = 20
@@ -80,10 +80,6 @@ class ContinuousConfig(EpisodeConfig):
         if self.observation != "vector":
             raise ValueError(f"observation must be 'vector' for the continuous env, got {self.observation!r}")
 
-    @classmethod
-    def from_kwargs(cls, kwargs: dict[str, Any]) -> ContinuousConfig:
-        return from_mapping(cls, kwargs, "ContinuousLayoutEnv arguments")
-
 
 def object_features(max_objects: int) -> int:
     """Length of one slot's features in the observation."""
@@ -109,18 +105,23 @@ class ContinuousLayoutEnv(EpisodeEnv):
             raise ValueError(f"the continuous env renders nothing; render_mode must be None, got {render_mode!r}")
         super().__init__(None, **config)
         cfg = self.config
+        self._pools: dict[str, tuple[Task, ...]] = {}
         self.tasks = self._pool(cfg.split)
         size = 4 + cfg.max_objects * object_features(cfg.max_objects)
         self.observation_space = spaces.Box(-1.0, 1.0, (size,), np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, (cfg.max_objects * ACTION_DIMS,), np.float32)
 
     def _pool(self, split: str) -> tuple[Task, ...]:
-        cfg = self.config
-        tasks = load_rooms(split, cfg.min_objects, cfg.max_objects)
-        if cfg.rooms > len(tasks):
-            raise ValueError(f"rooms={cfg.rooms} but split {split!r} has only {len(tasks)} rooms with "
-                             f"{cfg.min_objects}..{cfg.max_objects} objects")
-        return tasks[:cfg.rooms] if cfg.rooms else tasks
+        """The split's rooms with ``min_objects``..``max_objects`` objects, the first ``rooms`` of
+        them (filtered once per split, not on every reset)."""
+        if split not in self._pools:
+            cfg = self.config
+            tasks = load_rooms(split, cfg.min_objects, cfg.max_objects)
+            if cfg.rooms > len(tasks):
+                raise ValueError(f"rooms={cfg.rooms} but split {split!r} has only {len(tasks)} rooms with "
+                                 f"{cfg.min_objects}..{cfg.max_objects} objects")
+            self._pools[split] = tasks[:cfg.rooms] if cfg.rooms else tasks
+        return self._pools[split]
 
     def _check_task(self, task: Task) -> None:
         if len(task.objects) > self.config.max_objects:

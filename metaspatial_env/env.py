@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
 
 from .actions import parse_action
-from .config import from_mapping
 from .episode import EpisodeConfig, EpisodeEnv
 from .judge import JudgeConfig, shared_judge
 from .prompting import MAX_TEXT_CHARS, feedback_text, task_prompt
@@ -36,6 +35,8 @@ class EnvConfig(EpisodeConfig):
 
     ``split``, ``max_turns``, ``reward_mode``, ``terminate_on_success`` and ``reward`` are the
     episode's (:class:`~metaspatial_env.episode.EpisodeConfig`)."""
+
+    owner: ClassVar[str] = "RoomLayoutEnv"
 
     observation: str = "image"
     """``image``: the observation has the rendered views and the text; ``text``: text only."""
@@ -67,10 +68,6 @@ class EnvConfig(EpisodeConfig):
             raise ValueError(f"render_options must be JSON-able, got {self.render_options!r}") from None
         if self.judge is not None and not isinstance(self.judge, JudgeConfig):
             raise ValueError(f"judge must be a mapping of JudgeConfig fields or None, got {self.judge!r}")
-
-    @classmethod
-    def from_kwargs(cls, kwargs: dict[str, Any]) -> EnvConfig:
-        return from_mapping(cls, kwargs, "RoomLayoutEnv arguments")
 
 
 class RoomLayoutEnv(EpisodeEnv):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -47,6 +47,8 @@ def positive_int(name: str, value: Any) -> None:
 class EpisodeConfig:
     """Construction arguments shared by every face of the env; JSON-able, unknown keys are errors."""
 
+    owner: ClassVar[str] = "the env"
+    """Who takes these arguments, for error messages (``unknown RoomLayoutEnv arguments ...``)."""
     split: str = "train"
     """Bundled split the rooms are drawn from (``train``, ``test``, ``hard``)."""
     max_turns: int = 3
@@ -67,6 +69,11 @@ class EpisodeConfig:
             raise ValueError(f"reward_mode must be one of {REWARD_MODES}, got {self.reward_mode!r}")
         if not isinstance(self.reward, RewardConfig):
             raise ValueError(f"reward must be a mapping of RewardConfig fields, got {self.reward!r}")
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, Any]) -> EpisodeConfig:
+        """Build from an env's keyword arguments (nested sections too); unknown keys are errors."""
+        return from_mapping(cls, kwargs, f"{cls.owner} arguments")
 
 
 def choose_task(options: Mapping[str, Any], split: str, pool: Callable[[str], Sequence[Task]],
@@ -170,7 +177,7 @@ class EpisodeEnv(gym.Env):
     config_class: type[EpisodeConfig] = EpisodeConfig
 
     def __init__(self, render_mode: str | None = None, **config: Any):
-        self.config = from_mapping(self.config_class, config, f"{type(self).__name__} arguments")
+        self.config = self.config_class.from_kwargs(config)
         self.render_mode = render_mode
         self.timings: dict[str, float] = {}
         """Seconds spent in each phase of the last reset or step (for benchmarks, never in ``info``)."""
