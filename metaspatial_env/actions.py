@@ -1,7 +1,8 @@
 """The action parser (DESIGN.md section 5): layout text in, placements and named errors out.
 
 Accepted: optional ``<think>...</think>``, then ``<answer>...</answer>`` holding a JSON list
-(a fenced ```json block inside is tolerated); a bare JSON list is accepted too. Each entry is
+(a fenced ```json block inside is tolerated); a bare JSON list is accepted too. Nothing inside
+``<think>`` (an unclosed one runs to the end) is ever read as the answer. Each entry is
 ``{"new_object_id": str, "x": num, "y": num, "z": num}`` with an optional ``"z_angle"``.
 
 Parsing never raises. Whatever shape the answer has, it yields only the entries that are
@@ -95,9 +96,11 @@ def _safe_text(value: Any, limit: int = 40) -> str:
 
 
 def extract_answer(text: str) -> str:
-    """The JSON part of an action: the last ``<answer>`` block, else the text without ``<think>``."""
+    """The JSON part of an action: the last ``<answer>`` block outside ``<think>``, else the text
+    without ``<think>``. What only the reasoning holds is never the answer (DESIGN.md section 6)."""
+    text = _THINK.sub("", text)
     answers = _ANSWER.findall(text)
-    body = answers[-1] if answers else _THINK.sub("", text)
+    body = answers[-1] if answers else text
     fenced = _FENCE.findall(body)
     return (fenced[-1] if fenced else body).strip()
 

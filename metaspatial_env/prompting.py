@@ -40,7 +40,10 @@ CONVENTIONS = (
     "Coordinates: metres; the room spans x from 0 (west wall) to X (east wall), y from 0 (south wall) to Y "
     "(north wall), z from 0 (floor) to Z (ceiling). z_angle is the heading the object faces, clockwise from "
     "north: 0 faces +y (north), 90 faces +x (east), 180 south, 270 west. At z_angle 0 an object's length "
-    "lies along x and its width along y. 'Left of B' means B's own left."
+    "lies along x and its width along y. 'Left of B' means B's own left. Implied by every scene graph: an "
+    "object on the floor and not on another stands on the floor (a rug is fine); one on a wall or in a corner, "
+    "or hung on a wall, has its back to that wall and faces into the room (unless it has no front); wall and "
+    "ceiling fixtures carry only what is put on them."
 )
 
 
@@ -81,7 +84,7 @@ def describe_object(task: Task, object_id: str) -> str:
         f"- {o.id}: size {_metres(length)} x {_metres(width)} x {_metres(height)} m (l x w x h)",
         f"style {o.style or _UNSPECIFIED}",
         f"material {o.material or _UNSPECIFIED}",
-        "on the floor" if o.on_floor else "not on the floor",
+        ("on the floor" if o.on_floor else "not on the floor") + ("" if o.has_front else "; no front"),
         f"rules: {', '.join(rules) if rules else 'none'}",
         f"default z_angle {o.z_angle:g}",
     ])
@@ -109,7 +112,8 @@ _HEADER = re.compile(r"^Lay out this (?P<room_type>.+) \(task (?P<id>\S+)\)\. Ro
                      r"Y = (?P<y>\S+) m, Z = (?P<z>\S+) m\.$")
 _OBJECT_LINE = re.compile(
     r"^- (?P<id>\S+): size (?P<l>\S+) x (?P<w>\S+) x (?P<h>\S+) m \(l x w x h\); style (?P<style>.*?); "
-    r"material (?P<material>.*?); (?P<floor>on the floor|not on the floor); rules: (?P<rules>.*?); "
+    r"material (?P<material>.*?); (?P<floor>on the floor|not on the floor)(?P<no_front>; no front)?; "
+    r"rules: (?P<rules>.*?); "
     r"default z_angle (?P<angle>\S+)$")
 # Longest first, so "in the corner" is not read as "in ..." and "on" does not swallow others.
 _PREPOSITIONS = sorted(set(LAYOUT_PREPOSITIONS) | set(OBJECT_PREPOSITIONS), key=len, reverse=True)
@@ -174,6 +178,7 @@ def parse_task_prompt(text: str) -> Task:
             "facing": facing,
             "placement": {"room_layout_elements": layout, "objects_in_room": object_rules},
             "rotation": {"z_angle": _number(match["angle"], f"object {oid} z_angle")},
+            **({"has_front": False} if match["no_front"] else {}),
         })
     room = {"id": header["id"], "room_type": header["room_type"], "user_preference": preference,
             "size": {axis: _number(header[axis], f"room size {axis}") for axis in "xyz"}}

@@ -8,6 +8,20 @@ exact point), which is what keeps the relation reward honest.
 Frames: "left of B" is B's own left and "in front of B" the side B faces
 (:mod:`metaspatial_env.geometry`).
 
+Besides the rules a scene graph spells out, it implies two (DESIGN.md section 6), measured with
+them by :func:`evaluate_rules` (:func:`implied_rules` lists them for an object):
+
+- *on the floor*: an object that is on the floor and not ``on`` another object stands on the
+  floor, its bottom within the contact band of z = 0 (a rug or mat, at most
+  :data:`CARPET_HEIGHT` thick, lifts it less than that). A wardrobe stacked on the bed misses it.
+- *back to the wall*: a floor object with a front that is placed ``on`` a wall or ``in the
+  corner`` of one, and a wall-mounted one, faces into the room, its back to that wall, within the
+  facing tolerance (the wall rule itself measures how flush it stands). A wardrobe facing the
+  wall, or standing end-on or corner-on to it, misses it; so does a picture hung sideways.
+
+*Required* rules (:attr:`RuleResult.required`) are those a successful layout must meet whatever the
+other rules do: the support rules (``on``, ``under``, on the floor) and the back to the wall.
+
 Each rule has one formula, written as an array form over :class:`~metaspatial_env.geometry.Boxes`
 (:func:`layout_violations`, :func:`object_violations`, :func:`facing_violations`) that broadcasts
 one box against many; solvers score thousands of candidate poses with it. The scalar functions
@@ -25,13 +39,16 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .geometry import (
+    WALL_FACING_INTO_ROOM,
     WALLS,
     Box,
     Boxes,
     angle_differences,
+    clip_convex,
     headings_towards,
     hypots,
     point_polygon_distances,
+    polygon_area,
     wall_gaps,
 )
 from .schema import LayoutRule, ObjectRule, Task, TaskObject
@@ -56,6 +73,15 @@ PERPENDICULAR_WALLS = {
 }
 #: Heading that points at each wall from inside the room.
 HEADING_TO_WALL = {"north_wall": 0.0, "east_wall": 90.0, "south_wall": 180.0, "west_wall": 270.0}
+#: Thickest floor covering (rug, mat): a floor object this thin is one, and others stand on it.
+#: It lifts what stands on it less than CONTACT_TOLERANCE, so they still stand on the floor.
+CARPET_HEIGHT = 0.03
+#: The target of the implied floor rule and the preposition of the implied wall rule.
+FLOOR = "floor"
+BACK_TO = "back to"
+#: Object prepositions a successful layout must meet (with the implied rules).
+SUPPORT_PREPOSITIONS = ("on", "under")
+_COMPASS = ("north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west")
 
 
 @dataclass(frozen=True)
@@ -71,6 +97,12 @@ class RuleResult:
     """How far beyond tolerance the layout misses the rule (0 when met)."""
     unit: str
     """``m`` or ``deg``."""
+    required: bool = False
+    """Whether a successful layout must meet it: ``on``, ``under``, on the floor, back to the wall."""
+    measured: float | None = None
+    """For the implied rules, what was measured: the bottom's height (m) or the heading (degrees)."""
+    support: str | None = None
+    """For the floor rule, the object the subject stands on instead of the floor, if any."""
 
     @property
     def satisfied(self) -> bool:
@@ -84,6 +116,10 @@ class RuleResult:
 
     def describe(self) -> str:
         """Feedback sentence, e.g. ``nightstand_2 should be right of bed_1; it is 0.80 m off``."""
+        if self.target == FLOOR:
+            return self._describe_floor()
+        if self.preposition == BACK_TO:
+            return self._describe_back()
         target = self.target.replace("middle of the room", "the middle of the room")
         if self.preposition == "facing":
             rule = f"{self.subject} should face {target}"
@@ -94,6 +130,29 @@ class RuleResult:
             rule = f"{self.subject} should be {preposition} {target}"
         amount = f"{self.violation:.0f} degrees" if self.unit == "deg" else f"{self.violation:.2f} m"
         return f"{rule}; it is {amount} off"
+
+    def _describe_floor(self) -> str:
+        """``wardrobe_1 stands 0.46 m above the floor, on bed_1; ...``, or how far it sinks in."""
+        bottom = self.measured if self.measured is not None else 0.0
+        if bottom < 0.0:
+            return f"{self.subject} sinks {-bottom:.2f} m into the floor; a floor object stands on the floor"
+        where = f", on {self.support}" if self.support else ""
+        return (f"{self.subject} stands {bottom:.2f} m above the floor{where}; "
+                "a floor object stands on the floor (or on a rug)")
+
+    def _describe_back(self) -> str:
+        """Which way the object faces and which way, back to its wall, it should."""
+        heading = (self.measured if self.measured is not None else 0.0) % 360.0
+        wanted = WALL_FACING_INTO_ROOM[self.target]
+        wall = self.target.replace("_wall", " wall")
+        return (f"{self.subject} faces {compass(heading)} (z_angle {heading:.0f}); with its back to the {wall} "
+                f"it should face {compass(wanted)} into the room (z_angle {wanted:.0f}); "
+                f"it is {self.violation:.0f} degrees off")
+
+
+def compass(heading: float) -> str:
+    """The nearest of the eight compass points to a heading, e.g. ``north-east``."""
+    return _COMPASS[int(((heading % 360.0) + 22.5) // 45.0) % 8]
 
 
 def _excess(value, tolerance):
@@ -196,6 +255,51 @@ def object_rule_violation(subject: Box, rule: ObjectRule, target: Box) -> float:
     return float(violation[0])
 
 
+def floor_violations(boxes: Boxes, *, margin: float = 0.0) -> np.ndarray:
+    """Violation (m) of each box standing on the floor: its bottom's distance from the contact band."""
+    return _contact_violation(boxes.z_lo, margin)
+
+
+def back_to_wall_violations(boxes: Boxes, wall: str, *, margin: float = 0.0) -> np.ndarray:
+    """Heading error (degrees) beyond tolerance of each box standing with its back to ``wall``
+    (facing into the room). ``margin`` is in degrees."""
+    return _excess(angle_differences(boxes.angle, WALL_FACING_INTO_ROOM[wall]), FACING_TOLERANCE_DEG - margin)
+
+
+def implied_rules(obj: TaskObject) -> tuple[tuple[str, str], ...]:
+    """The rules the scene graph implies for ``obj``, as (preposition, target).
+
+    ``("on", "floor")`` for an object on the floor and not ``on`` another; ``("back to", wall)`` for
+    an object with a front that stands on or in the corner of a wall (its first such wall) or hangs
+    on one: a wardrobe, or a picture, turned to the wall or end-on to it is never what a person asks for.
+    """
+    rules: list[tuple[str, str]] = []
+    if obj.on_floor and obj.mount is None and not any(r.preposition == "on" for r in obj.object_rules):
+        rules.append(("on", FLOOR))
+    if obj.on_floor and obj.mount is None:
+        wall = next((r.element for r in obj.layout_rules if r.element in WALLS), None)
+    else:
+        wall = obj.mount if obj.mount in WALLS else None
+    if wall is not None and obj.has_front:
+        rules.append((BACK_TO, wall))
+    return tuple(rules)
+
+
+def support_under(subject: Box, others: Mapping[str, Box]) -> str | None:
+    """The object ``subject`` rests on (its top within touch of the subject's bottom, footprints
+    overlapping), the highest such one; None when it rests on nothing of ``others``."""
+    bottom = subject.z_range[0]
+    footprint = subject.footprint()
+    best, best_top = None, -math.inf
+    for oid, box in others.items():
+        top = box.z_range[1]
+        if abs(top - bottom) > TOUCH_TOLERANCE + CONTACT_TOLERANCE or top <= best_top:
+            continue
+        if polygon_area(clip_convex(footprint, box.footprint())) > 0.0:
+            best, best_top = oid, top
+    return best
+
+
 def facing_violations(subject: Boxes, target: Boxes | str, *, margin: float = 0.0) -> np.ndarray:
     """Heading error (degrees) beyond tolerance of each subject facing a wall (a name) or a box.
 
@@ -228,9 +332,10 @@ def evaluate_rules(task: Task, boxes: Mapping[str, Box]) -> list[RuleResult]:
 
 
 def _measure(task: Task, objects: Sequence[TaskObject], boxes: Mapping[str, Box]) -> list[RuleResult]:
-    """The rules of ``objects``: rules of one kind (a layout element and preposition, an object
-    preposition, facing a wall, facing an object) are measured in one call of their array form,
-    each pair of boxes on its own row, so a layout costs a handful of array calls, not one a rule."""
+    """The rules of ``objects``, spelt out and implied: rules of one kind (a layout element and
+    preposition, an object preposition, facing a wall, facing an object, the floor, back to a wall)
+    are measured in one call of their array form, each pair of boxes on its own row, so a layout
+    costs a handful of array calls, not one a rule."""
     ids = {obj.id for obj in objects} | {r.target for obj in objects for r in obj.object_rules}
     ids |= {obj.facing for obj in objects if obj.facing is not None and obj.facing not in WALLS}
     if not ids:
@@ -238,35 +343,53 @@ def _measure(task: Task, objects: Sequence[TaskObject], boxes: Mapping[str, Box]
     order = sorted(ids)
     index = {oid: i for i, oid in enumerate(order)}
     rows = Boxes.from_boxes([boxes[oid] for oid in order])
-    slots: list[tuple[str, str, str, str]] = []  # (subject, preposition, target, unit) in output order
+    slots: list[tuple[str, str, str, str, bool]] = []  # (subject, preposition, target, unit, required) in order
     groups: dict[tuple, tuple[list[int], list[int], list[int]]] = {}  # kind -> (slots, subjects, targets)
 
-    def add(kind: tuple, subject: str, preposition: str, target: str, unit: str, target_row: int = -1) -> None:
+    def add(kind: tuple, subject: str, preposition: str, target: str, unit: str, target_row: int = -1,
+            required: bool = False) -> None:
         positions, subjects, targets = groups.setdefault(kind, ([], [], []))
         positions.append(len(slots))
         subjects.append(index[subject])
         targets.append(target_row)
-        slots.append((subject, preposition, target, unit))
+        slots.append((subject, preposition, target, unit, required))
 
     for obj in objects:
         for r in obj.layout_rules:
             add(("layout", r.element, r.preposition), obj.id, r.preposition, r.element, "m")
         for r in obj.object_rules:
-            add(("object", r.preposition, r.is_adjacent), obj.id, r.preposition, r.target, "m", index[r.target])
+            add(("object", r.preposition, r.is_adjacent), obj.id, r.preposition, r.target, "m", index[r.target],
+                required=r.preposition in SUPPORT_PREPOSITIONS)
         if obj.facing in WALLS:
             add(("facing", obj.facing), obj.id, "facing", obj.facing, "deg")
         elif obj.facing is not None:
             add(("facing", None), obj.id, "facing", obj.facing, "deg", index[obj.facing])
+        for preposition, target in implied_rules(obj):
+            kind = ("floor",) if target == FLOOR else (BACK_TO, target)
+            add(kind, obj.id, preposition, target, "m" if target == FLOOR else "deg", required=True)
 
     violations = np.zeros(len(slots))
+    measured: dict[int, float] = {}
     for kind, (positions, subjects, targets) in groups.items():
         subject = rows[np.array(subjects)]
         if kind[0] == "layout":
-            measured = layout_violations(subject, kind[1], kind[2], task.size)
+            values = layout_violations(subject, kind[1], kind[2], task.size)
         elif kind[0] == "object":
-            measured = object_violations(subject, kind[1], kind[2], rows[np.array(targets)])
+            values = object_violations(subject, kind[1], kind[2], rows[np.array(targets)])
+        elif kind[0] == "facing":
+            values = facing_violations(subject, kind[1] if kind[1] is not None else rows[np.array(targets)])
+        elif kind[0] == "floor":
+            values = floor_violations(subject)
+            measured.update(zip(positions, subject.z_lo.tolist()))
         else:
-            measured = facing_violations(subject, kind[1] if kind[1] is not None else rows[np.array(targets)])
-        violations[positions] = measured
-    return [RuleResult(subject, preposition, target, float(v), unit)
-            for (subject, preposition, target, unit), v in zip(slots, violations.tolist())]
+            values = back_to_wall_violations(subject, kind[1])
+            measured.update(zip(positions, subject.angle.tolist()))
+        violations[positions] = values
+    results = []
+    for position, ((subject, preposition, target, unit, required), v) in enumerate(zip(slots, violations.tolist())):
+        support = None
+        if target == FLOOR and v > 0.0:
+            support = support_under(boxes[subject], {oid: b for oid, b in boxes.items() if oid != subject})
+        results.append(RuleResult(subject, preposition, target, float(v), unit, required,
+                                  measured.get(position), support))
+    return results

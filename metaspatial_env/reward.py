@@ -3,7 +3,19 @@
 Per-object terms average over *all* of the room's objects, and an object the agent has not
 yet placed validly scores 0 in every one of them, so no shape of answer earns more than its
 valid entries are worth (the reference paid 0.7 for a JSON dict that skipped every check).
-``total`` is the weighted mean of the enabled terms; ``success`` is all-or-nothing.
+
+A mean over objects lets one absurd object hide: in a 20-object room a wardrobe floating 1 m
+costs 1/20 of one term. So the ``worst`` term scores the *worst object*: each object's
+soundness (:func:`object_soundness`) is the lowest of its own collision, bounds and stability
+scores and of its required rules (support: ``on``, ``under``, on the floor; back to its wall),
+and the term is the lowest soundness in the room. With its weight (:attr:`RewardConfig.worst_weight`,
+2 of 8 by default) one gross error (an object floating or fully inside another: soundness about 0;
+half through a wall: 0.5) lowers the total by 0.125 to 0.25 on its own, while every term stays
+bounded and continuous.
+
+``total`` is the weighted mean of the enabled terms. ``success`` is all-or-nothing: a clean
+answer, no collision, in bounds, stable, every required rule met and ``success_relations`` of
+the other rules.
 """
 
 from __future__ import annotations
@@ -17,7 +29,7 @@ from .config import from_mapping
 REWARD_MODES = ("absolute", "improvement", "final")
 #: Float slack on tolerance comparisons (a sofa on a 1 cm rug overlaps it by 0.010000000000000009 m).
 TOLERANCE_SLACK = 1e-9
-TERMS = ("format", "collision", "bounds", "stability", "relations", "judge")
+TERMS = ("format", "collision", "bounds", "stability", "relations", "worst", "judge")
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,8 @@ class RewardConfig:
     """Weight of ``stability``: how still the layout stays when physics settles it."""
     relations_weight: float = 2.0
     """Weight of ``relations``: the scene graph's placement rules."""
+    worst_weight: float = 2.0
+    """Weight of ``worst``: the soundness of the worst object, so one gross error costs at least 0.1."""
     judge_weight: float = 1.0
     """Weight of ``judge``, used only on steps where a VLM judge returned a grade."""
     id_error_penalty: float = 1.0
@@ -53,7 +67,7 @@ class RewardConfig:
     bounds_tolerance: float = 0.01
     """Distance (m) an object may poke out of the room and still count as in bounds."""
     success_relations: float = 0.9
-    """Share of rules a successful layout must satisfy."""
+    """Share of the rules that are not required (sides, walls, facing ...) a successful layout must satisfy."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -128,6 +142,21 @@ def relations_term(rule_scores: Iterable[tuple[float, bool]]) -> float:
     return sum(values) / len(values) if values else 1.0
 
 
+def object_soundness(collision_penalty: float, inside_fraction: float, stability: float,
+                     required_scores: Iterable[float]) -> float:
+    """How sound one object is: the lowest of its collision freedom (1 - penalty), its share of
+    volume inside the room, its stability score and the scores of its required rules."""
+    return min(1.0 - collision_penalty, inside_fraction, stability, *required_scores)
+
+
+def worst_term(soundness: Mapping[str, float], placed: Iterable[str]) -> float:
+    """The soundness of the worst object; 0 while any object is unplaced (it counts 0)."""
+    placed = set(placed)
+    if not soundness:
+        return 0.0
+    return min(s if oid in placed else 0.0 for oid, s in soundness.items())
+
+
 def judge_term(grades: Iterable[float]) -> float:
     """A VLM judge's 1-10 grades as one score: their mean mapped linearly onto [0, 1]."""
     values = [min(10.0, max(1.0, float(g))) for g in grades]
@@ -143,16 +172,19 @@ def total_reward(terms: Mapping[str, float], cfg: RewardConfig) -> float:
     return sum(weights[name] * terms[name] for name in terms) / norm
 
 
-def is_success(*, all_placed: bool, penalties: Mapping[str, float], out_distance: Mapping[str, float],
-               stability_scores: Mapping[str, float], rules_satisfied: Iterable[bool], cfg: RewardConfig) -> bool:
-    """Complete, collision-free, in bounds, stable, and at least ``success_relations`` of the rules met."""
-    rules = list(rules_satisfied)
-    share = sum(rules) / len(rules) if rules else 1.0
+def is_success(*, clean_answer: bool, penalties: Mapping[str, float], out_distance: Mapping[str, float],
+               stability_scores: Mapping[str, float], required_rules: Iterable[bool],
+               other_rules: Iterable[bool], cfg: RewardConfig) -> bool:
+    """A clean answer (every object placed once, no parse errors), collision-free, in bounds,
+    stable, every required rule met, and at least ``success_relations`` of the other rules."""
+    others = list(other_rules)
+    share = sum(others) / len(others) if others else 1.0
     return (
-        all_placed
+        clean_answer
         and all(p == 0.0 for p in penalties.values())
         and all(d <= cfg.bounds_tolerance + TOLERANCE_SLACK for d in out_distance.values())
         and all(s >= 1.0 for s in stability_scores.values())
+        and all(required_rules)
         and share >= cfg.success_relations
     )
 

@@ -4,7 +4,8 @@ A task on disk is a dict ``{"room": {...}, "objects": [...], "reference_layout":
 
 - ``room``: ``id``, ``room_type``, ``size`` ``{x, y, z}``, ``user_preference``.
 - ``objects``: IDesign scene-graph entries (``new_object_id``, ``style``, ``material``,
-  ``size_in_meters``, ``is_on_the_floor``, ``facing``, ``placement``, ``rotation``).
+  ``size_in_meters``, ``is_on_the_floor``, ``facing``, ``placement``, ``rotation``), and
+  optionally ``has_front`` (false for objects without a front, such as a plant; default true).
 - ``reference_layout`` (optional): ``{object_id: {"x", "y", "z", "z_angle"}}``, a layout that
   satisfies every rule, when the source has one.
 
@@ -73,6 +74,9 @@ class TaskObject:
     object_rules: tuple[ObjectRule, ...]
     z_angle: float
     """The scene graph's heading; kept when an answer gives no z_angle."""
+    has_front: bool = True
+    """Whether the object has a front to turn (a sofa does, a plant does not): only then must it stand
+    with its back to the wall it is placed against. Optional on disk (``has_front``), default true."""
 
     @property
     def category(self) -> str:
@@ -142,6 +146,7 @@ class Task:
                     ],
                 },
                 "rotation": {"z_angle": o.z_angle},
+                **({} if o.has_front else {"has_front": False}),
             })
         out: dict[str, Any] = {
             "room": {
@@ -258,6 +263,9 @@ def _parse_object(task_id: str, index: int, rec: Any, room_size: tuple[float, ..
     if facing is not None and not isinstance(facing, str):
         raise TaskError(task_id, prefix + "facing", "must be an object id, a wall or null")
     facing = facing or None
+    has_front = rec.get("has_front", True)
+    if not isinstance(has_front, bool):
+        raise TaskError(task_id, prefix + "has_front", "must be true or false")
 
     placement = _mapping(task_id, prefix + "placement", rec.get("placement", {}))
     for key in ("room_layout_elements", "objects_in_room"):
@@ -305,6 +313,7 @@ def _parse_object(task_id: str, index: int, rec: Any, room_size: tuple[float, ..
         layout_rules=tuple(layout_rules),
         object_rules=tuple(object_rules),
         z_angle=float(z_angle) % 360.0,
+        has_front=has_front,
     )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .actions import ParseResult
 from .geometry import Box
 from .physics import PhysicsWorld, SettleBody, SettleResult, StaticReport, static_checks
-from .relations import RuleResult, evaluate_rules, layout_rule_violation
+from .relations import RuleResult, evaluate_rules, layout_rule_violation, support_under
 from .reward import (
     TOLERANCE_SLACK,
     RewardConfig,
@@ -23,10 +23,12 @@ from .reward import (
     collision_term,
     format_term,
     is_success,
+    object_soundness,
     relations_term,
     stability_score,
     stability_term,
     total_reward,
+    worst_term,
 )
 from .schema import LayoutRule, Task
 
@@ -96,6 +98,15 @@ def _held(task: Task, boxes: Mapping[str, Box]) -> set[str]:
     return held
 
 
+def _uncarried(task: Task, held: set[str]) -> list[tuple[str, str]]:
+    """(mount, object) pairs that must not touch in the settle: a held fixture carries only what the
+    scene graph puts ``on`` it, so anything else resting on it (a stove on the range hood, a
+    bookcase on a picture) passes through and falls."""
+    carried = {(r.target, o.id) for o in task.objects for r in o.object_rules if r.preposition == "on"}
+    return [(mount, oid) for mount in sorted(held) for oid in task.object_ids
+            if oid not in held and (mount, oid) not in carried]
+
+
 def evaluate_layout(task: Task, boxes: Mapping[str, Box], placed: set[str], parse: ParseResult,
                     world: PhysicsWorld, cfg: RewardConfig, timings: dict[str, float] | None = None) -> Evaluation:
     """Score a complete layout (``boxes`` holds every task object; ``placed`` those validly placed)."""
@@ -110,37 +121,47 @@ def evaluate_layout(task: Task, boxes: Mapping[str, Box], placed: set[str], pars
     clock = time.perf_counter()
     held = _held(task, boxes)
     bodies = [SettleBody(oid, boxes[oid], fixed=oid in held) for oid in task.object_ids]
-    settle = world.settle(task.size, bodies, static=static)
+    settle = world.settle(task.size, bodies, ignore_pairs=_uncarried(task, held), static=static)
     timings["settle"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     settled = {oid: s.box for oid, s in settle.objects.items()}
     rules = evaluate_rules(task, settled)
     stability = {oid: stability_score(s.displacement, s.rotation, cfg) for oid, s in settle.objects.items()}
+    inside = {oid: r.inside_fraction for oid, r in static.out_of_room.items()}
+    required: dict[str, list[float]] = {oid: [] for oid in task.object_ids}
+    for r in rules:
+        if r.required:
+            required[r.subject].append(r.score)
+    soundness = {oid: object_soundness(penalties[oid], inside[oid], stability[oid], required[oid])
+                 for oid in task.object_ids}
     terms = {
         "format": format_term(len(task.objects), len(parse.placements),
                               parse.count("unknown_id") + parse.count("duplicate_id"), cfg.id_error_penalty),
         "collision": collision_term(penalties, placed),
-        "bounds": bounds_term({oid: r.inside_fraction for oid, r in static.out_of_room.items()}, placed),
+        "bounds": bounds_term(inside, placed),
         "stability": stability_term(stability, placed),
         "relations": relations_term(
             (r.score, r.subject in placed and (r.target in placed or r.target not in boxes)) for r in rules
         ),
+        "worst": worst_term(soundness, placed),
     }
     success = is_success(
-        all_placed=len(placed) == len(task.objects),
+        clean_answer=len(placed) == len(task.objects) and not parse.errors,
         penalties=penalties,
         out_distance={oid: r.distance for oid, r in static.out_of_room.items()},
         stability_scores=stability,
-        rules_satisfied=(r.satisfied for r in rules),
+        required_rules=(r.satisfied for r in rules if r.required),
+        other_rules=(r.satisfied for r in rules if not r.required),
         cfg=cfg,
     )
-    problems = _problems(task, placed, parse, static, penalties, contacts, settle, stability, rules, cfg)
+    problems = _problems(task, boxes, placed, parse, static, penalties, contacts, held, settle, stability, rules, cfg)
     timings["evaluate"] = time.perf_counter() - clock
     return Evaluation(terms, total_reward(terms, cfg), success, static, settle, rules, problems)
 
 
-def _problems(task, placed, parse, static, penalties, contacts, settle, stability, rules, cfg) -> list[Problem]:
+def _problems(task, boxes, placed, parse, static, penalties, contacts, held, settle, stability, rules,
+              cfg) -> list[Problem]:
     problems = [
         Problem(e.object_id, "parse", 0.0, "", None, f"answer error {e.describe()}")
         for e in parse.errors if e.code != "missing_object"
@@ -162,7 +183,7 @@ def _problems(task, placed, parse, static, penalties, contacts, settle, stabilit
     for oid, s in settle.objects.items():
         if stability[oid] < 1.0:
             if s.drop > cfg.stable_displacement:
-                text = f"{oid} fell {s.drop:.2f} m"
+                text = f"{oid} fell {s.drop:.2f} m" + _fixture_note(task, oid, boxes, held)
             else:
                 text = f"{oid} moved {s.displacement:.2f} m and turned {s.rotation:.0f} degrees when settling"
             problems.append(Problem(oid, "unstable", s.displacement, "m", None, text))
@@ -170,3 +191,15 @@ def _problems(task, placed, parse, static, penalties, contacts, settle, stabilit
         if not r.satisfied:
             problems.append(Problem(r.subject, "rule", r.violation, r.unit, r.target, r.describe()))
     return problems
+
+
+def _fixture_note(task: Task, oid: str, boxes: Mapping[str, Box], held: set[str]) -> str:
+    """Why an object fell, when it was answered resting on a held fixture that does not carry it."""
+    carriers = {r.target for r in task.object(oid).object_rules if r.preposition == "on"}
+    fixtures = {m: boxes[m] for m in held if m not in carriers and m != oid}
+    fixture = support_under(boxes[oid], fixtures) if fixtures else None
+    if fixture is None:
+        return ""
+    mount = task.object(fixture).mount or ""
+    where = "on the ceiling" if mount == "ceiling" else f"on the {mount.replace('_wall', ' wall')}"
+    return f": it stood on {fixture}, which hangs {where} and carries only what is put on it"

@@ -191,8 +191,10 @@ def test_left_out_objects_keep_previous_pose():
     full = [{"new_object_id": oid, **pose} for oid, pose in task.reference_layout.items()]
     _, _, _, _, first = env.step(json.dumps(full))
     _, _, _, _, second = env.step("<answer>[]</answer>")  # nothing new: the layout stands
-    assert second["success"] and second["reward_format"] == 0.0
+    assert first["success"] and second["reward_format"] == 0.0
     assert second["layout"] == first["layout"]
+    # ... but an answer that leaves objects out is not a clean answer, so it does not succeed
+    assert not second["success"] and second["reward_relations"] == first["reward_relations"]
     env.close()
 
 

@@ -65,8 +65,8 @@ def test_valid_grade_is_used_and_cached():
         env.close()
     assert first["judge_grades"] == VALID and "judge_error" not in first
     assert first["reward_judge"] == pytest.approx(judge_term(VALID.values()))
-    plain = {k: first[f"reward_{k}"] for k in ("format", "collision", "bounds", "stability", "relations")}
-    weights = {"format": 1, "collision": 1, "bounds": 1, "stability": 1, "relations": 2, "judge": 1}
+    plain = {k: first[f"reward_{k}"] for k in ("format", "collision", "bounds", "stability", "relations", "worst")}
+    weights = {"format": 1, "collision": 1, "bounds": 1, "stability": 1, "relations": 2, "worst": 2, "judge": 1}
     expected = (sum(weights[k] * v for k, v in plain.items()) + first["reward_judge"]) / sum(weights.values())
     assert first["reward_total"] == pytest.approx(expected)
     # The same settled layout and image the second time: answered from the cache.
@@ -88,8 +88,8 @@ def test_malformed_grade_is_retried_then_the_term_is_absent():
     assert "reward_judge" not in info and "judge_grades" not in info
     assert info["judge_error"].startswith("malformed grade") and "after 3 attempt(s)" in info["judge_error"]
     assert len(grader.requests) == 6  # two steps, three attempts each: failures are not cached
-    plain = {k: info[f"reward_{k}"] for k in ("format", "collision", "bounds", "stability", "relations")}
-    assert info["reward_total"] == pytest.approx((sum(plain.values()) + plain["relations"]) / 6)
+    plain = {k: info[f"reward_{k}"] for k in ("format", "collision", "bounds", "stability", "relations", "worst")}
+    assert info["reward_total"] == pytest.approx((sum(plain.values()) + plain["relations"] + plain["worst"]) / 8)
 
 
 def test_a_judge_too_slow_is_a_timeout_and_the_term_is_absent():

@@ -11,11 +11,13 @@ from metaspatial_env.reward import (
     collision_term,
     format_term,
     is_success,
+    object_soundness,
     relations_term,
     stability_score,
     stability_term,
     total_reward,
     turn_reward,
+    worst_term,
 )
 
 CFG = RewardConfig()
@@ -111,9 +113,11 @@ def test_relations_term(rules, expected):
 @pytest.mark.parametrize(
     "terms, expected",
     [
-        ({"format": 1, "collision": 1, "bounds": 1, "stability": 1, "relations": 1}, 1.0),
-        ({"format": 0, "collision": 1, "bounds": 1, "stability": 1, "relations": 0}, 3 / 6),
-        ({"format": 1, "collision": 1, "bounds": 1, "stability": 1, "relations": 1, "judge": 0.0}, 6 / 7),
+        ({"format": 1, "collision": 1, "bounds": 1, "stability": 1, "relations": 1, "worst": 1}, 1.0),
+        ({"format": 0, "collision": 1, "bounds": 1, "stability": 1, "relations": 0, "worst": 1}, 5 / 8),
+        ({"format": 1, "collision": 1, "bounds": 1, "stability": 1, "relations": 1, "worst": 0}, 6 / 8),
+        ({"format": 1, "collision": 1, "bounds": 1, "stability": 1, "relations": 1, "worst": 1, "judge": 0.0},
+         8 / 9),
         ({"format": 0.0}, 0.0),
     ],
 )
@@ -126,25 +130,48 @@ def test_total_with_custom_weights():
     assert total_reward({"format": 1.0, "collision": 0.0, "relations": 0.0}, cfg) == pytest.approx(0.75)
 
 
-OK = dict(all_placed=True, penalties={"a": 0.0}, out_distance={"a": 0.0}, stability_scores={"a": 1.0},
-          rules_satisfied=[True] * 9 + [False])
+OK = dict(clean_answer=True, penalties={"a": 0.0}, out_distance={"a": 0.0}, stability_scores={"a": 1.0},
+          required_rules=[True, True], other_rules=[True] * 9 + [False])
 
 
 @pytest.mark.parametrize(
     "change, expected",
     [
-        ({}, True),                                              # 90 % of rules is enough
-        ({"all_placed": False}, False),
+        ({}, True),                                              # 90 % of the other rules is enough
+        ({"clean_answer": False}, False),
+        ({"required_rules": [True, False]}, False),              # but every support rule
+        ({"required_rules": []}, True),
         ({"penalties": {"a": 0.01}}, False),
         ({"out_distance": {"a": 0.02}}, False),
         ({"out_distance": {"a": 0.005}}, True),                  # within the bounds tolerance
         ({"stability_scores": {"a": 0.99}}, False),
-        ({"rules_satisfied": [True] * 8 + [False] * 2}, False),
-        ({"rules_satisfied": []}, True),
+        ({"other_rules": [True] * 8 + [False] * 2}, False),
+        ({"other_rules": []}, True),
     ],
 )
 def test_success(change, expected):
     assert is_success(**(OK | change), cfg=CFG) is expected
+
+
+@pytest.mark.parametrize(
+    "penalty, inside, stability, required, expected",
+    [
+        (0.0, 1.0, 1.0, [], 1.0),
+        (1.0, 1.0, 1.0, [1.0], 0.0),       # fully inside another object
+        (0.0, 0.5, 1.0, [], 0.5),          # half through a wall
+        (0.0, 1.0, 0.01, [], 0.01),        # fell
+        (0.0, 1.0, 1.0, [1.0, 0.4], 0.4),  # a support rule missed by 0.46 m
+    ],
+)
+def test_object_soundness_is_its_worst_score(penalty, inside, stability, required, expected):
+    assert object_soundness(penalty, inside, stability, required) == pytest.approx(expected)
+
+
+def test_worst_term_is_the_worst_object_and_unplaced_count_zero():
+    soundness = {"a": 1.0, "b": 0.7, "c": 0.9}
+    assert worst_term(soundness, {"a", "b", "c"}) == pytest.approx(0.7)
+    assert worst_term(soundness, {"a", "b"}) == 0.0
+    assert worst_term({}, set()) == 0.0
 
 
 @pytest.mark.parametrize(

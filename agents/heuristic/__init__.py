@@ -66,6 +66,7 @@ from .common import (
     NEAR_GAPS,
     PREFERENCE,
     REPAIR_KINDS,
+    REQUIRED_MISS,
     RULE_MARGIN,
     RULE_MISS,
     SEEDED_SPREAD,
@@ -88,7 +89,7 @@ from .solver import LayoutSolver
 __all__ = [
     "ABOVE_CLEARANCES", "ANCHOR_TABU_RADIUS", "BOUNDS_SLACK", "CEILING_GAP", "COLLISION_SLACK", "CONTACT_SLACK",
     "CROWDING", "DECIMALS", "EPS", "FACING_BACK", "FACING_MARGIN_DEG", "FAR_GAPS", "GRID_POINTS", "HARD", "INNER",
-    "NEAR_GAPS", "PREFERENCE", "REPAIR_KINDS", "RULE_MARGIN", "RULE_MISS", "SEEDED_SPREAD", "SELF_REPAIRS",
+    "NEAR_GAPS", "PREFERENCE", "REPAIR_KINDS", "REQUIRED_MISS", "RULE_MARGIN", "RULE_MISS", "SEEDED_SPREAD", "SELF_REPAIRS",
     "SHALLOW_OVERLAP", "SIDES", "TABU", "TABU_RADIUS", "THIN", "WALL_GAP", "WALL_MOUNT_HEIGHT",
     "Boxes", "HeuristicPolicy", "LayoutSolver", "Pose", "Tabu",
     "ancestors", "dependents", "facing_violation", "format_answer", "layout_violation", "object_violation",

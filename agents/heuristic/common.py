@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from metaspatial_env.geometry import Box
+from metaspatial_env.relations import CARPET_HEIGHT
 from metaspatial_env.schema import TaskObject
 
 #: Gap left between an object's back and its wall (inside the 5 cm contact band, never through).
@@ -36,6 +37,9 @@ BOUNDS_SLACK = 0.003
 HARD = 100.0
 #: Cost of an unmet rule on top of its scaled violation: the success bar counts met rules.
 RULE_MISS = 1.0
+#: Cost of an unmet required rule (support, on the floor, back to the wall): success needs every
+#: one, so missing one outweighs several ordinary rules, yet stays below a hard failure.
+REQUIRED_MISS = 10.0
 #: Cost of an anchor pose that leaves no floor for its side satellites (about one lost rule).
 CROWDING = 0.9
 #: Cost of a shallow, tolerated overlap (a chair standing on a rug's edge): avoided when possible.
@@ -66,7 +70,7 @@ DECIMALS = 3
 #: Target number of points in a fallback grid.
 GRID_POINTS = 400
 #: Objects at most this tall lying on the floor (rugs, mats) are carpets: others stand on them.
-THIN = 0.03
+THIN = CARPET_HEIGHT
 #: Problem kinds that make the policy re-solve the object they name.
 REPAIR_KINDS = ("unplaced", "parse", "collision", "out_of_bounds", "unstable", "rule")
 #: Side prepositions and (sign, axis) of the side in the target's frame: axis 0 = right, 1 = forward.

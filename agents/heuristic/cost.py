@@ -22,7 +22,12 @@ from metaspatial_env.physics.static import penetration, protrusion
 from metaspatial_env.relations import (
     ANGLE_SCALE_DEG,
     DISTANCE_SCALE,
+    FLOOR,
+    SUPPORT_PREPOSITIONS,
+    back_to_wall_violations,
     facing_violations,
+    floor_violations,
+    implied_rules,
     layout_violations,
     object_violations,
 )
@@ -38,6 +43,7 @@ from .common import (
     FACING_MARGIN_DEG,
     HARD,
     PREFERENCE,
+    REQUIRED_MISS,
     RULE_MARGIN,
     RULE_MISS,
     SEEDED_SPREAD,
@@ -51,10 +57,11 @@ from .repair import tabu_penalty
 from .scene import SceneGraph
 
 
-def rule_cost(violation: np.ndarray, unit: str) -> np.ndarray:
-    """Cost of a rule: a step for missing it (the success bar counts met rules) plus its size."""
+def rule_cost(violation: np.ndarray, unit: str, required: bool = False) -> np.ndarray:
+    """Cost of a rule: a step for missing it (the success bar counts met rules; a required rule,
+    which success cannot do without, costs :data:`REQUIRED_MISS`) plus its size."""
     scale = ANGLE_SCALE_DEG if unit == "deg" else DISTANCE_SCALE
-    return np.where(violation > EPS, RULE_MISS + violation / scale, 0.0)
+    return np.where(violation > EPS, (REQUIRED_MISS if required else RULE_MISS) + violation / scale, 0.0)
 
 
 def _pack(length: float, blocked: list[tuple[float, float]], demands: list[tuple[float, bool]]) -> float:
@@ -112,7 +119,13 @@ class CostModel(SceneGraph):
         for r in obj.object_rules:
             if r.target in placed:
                 target = self._boxes(r.target, placed)
-                total += rule_cost(object_violations(cands, r.preposition, r.is_adjacent, target, margin=m), "m")
+                total += rule_cost(object_violations(cands, r.preposition, r.is_adjacent, target, margin=m), "m",
+                                   r.preposition in SUPPORT_PREPOSITIONS)
+        for _, target in implied_rules(obj):
+            if target == FLOOR:
+                total += rule_cost(floor_violations(cands, margin=m), "m", required=True)
+            else:
+                total += rule_cost(back_to_wall_violations(cands, target, margin=deg), "deg", required=True)
         if obj.facing in WALLS:
             total += rule_cost(facing_violations(cands, obj.facing, margin=deg), "deg")
         elif obj.facing in placed:
@@ -124,7 +137,8 @@ class CostModel(SceneGraph):
             if rule is None:
                 total += rule_cost(facing_violations(other, cands, margin=deg), "deg")
             else:
-                total += rule_cost(object_violations(other, rule.preposition, rule.is_adjacent, cands, margin=m), "m")
+                total += rule_cost(object_violations(other, rule.preposition, rule.is_adjacent, cands, margin=m), "m",
+                                   rule.preposition in SUPPORT_PREPOSITIONS)
         return total
 
     def hard_cost(self, obj: TaskObject, cands: Boxes, placed: Mapping[str, Pose]) -> np.ndarray:
@@ -149,7 +163,8 @@ class CostModel(SceneGraph):
         if self.reserve[obj.id] is None:
             return np.zeros(len(cands.z))
         zone = self.reserve_zone(obj, cands)
-        worst = np.maximum(protrusion(zone, self.room), 0.0)
+        # the last satellite stands WALL_GAP clear of the wall, like every object against one
+        worst = np.maximum(protrusion(zone, self.room) + WALL_GAP, 0.0)
         floor_ids = [oid for oid in placed if oid not in self._satellites(obj.id)]
         if floor_ids:
             depth = penetration(zone[:, None], self._stack(floor_ids, placed)[None])

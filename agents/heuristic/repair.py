@@ -24,6 +24,7 @@ from .common import (
     COLLISION_SLACK,
     CONTACT_SLACK,
     HARD,
+    REQUIRED_MISS,
     RULE_MISS,
     TABU,
     TABU_RADIUS,
@@ -57,7 +58,7 @@ def self_check(solver: LayoutSolver, layout: Mapping[str, Pose]) -> tuple[set[st
     for rule in evaluate_rules(task, boxes):
         if not rule.satisfied:
             named.add(rule.subject)
-            badness += RULE_MISS + 0.01 * rule.violation
+            badness += (REQUIRED_MISS if rule.required else RULE_MISS) + 0.01 * rule.violation
     report = static_checks(task.size, boxes)
     for overlap in report.overlaps:
         pair = frozenset((overlap.a, overlap.b))

@@ -25,7 +25,8 @@ from metaspatial_env.tasks import Task
 
 
 def obj(oid, size, *, floor=True, facing=None, layout=(), rels=(), angle=0.0):
-    return {
+    front = {} if oid.rsplit("_", 1)[0] not in ("plant", "stool", "floor_lamp") else {"has_front": False}
+    return front | {
         "new_object_id": oid, "style": "modern", "material": "oak",
         "size_in_meters": dict(zip(("length", "width", "height"), size)), "is_on_the_floor": floor,
         "facing": facing,
@@ -275,14 +276,17 @@ def test_object_named_twice_drags_its_anchor_chain_into_the_repair(world):
 
 # ----------------------------------------------------------------------------- the product bar
 @pytest.mark.slow
-def test_succeeds_on_ninety_percent_of_the_test_split_within_three_turns():
+@pytest.mark.parametrize("split", ["test", "hard"])
+def test_succeeds_on_98_percent_of_test_and_hard_within_three_turns(split):
+    """The product bar under the full success rule (clean answer, every support and back-to-wall
+    rule, 90 % of the rest): seeded, as an RL baseline would run it."""
     import gymnasium as gym
 
     import metaspatial_env  # noqa: F401  (registers the env ids)
     from metaspatial_env.tasks.splits import load_split
 
-    tasks = load_split("test")
-    env = gym.make("MetaSpatial-Text-v0", split="test", max_turns=3)
+    tasks = load_split(split)
+    env = gym.make("MetaSpatial-Text-v0", split=split, max_turns=3)
     policy = HeuristicPolicy(seed=0)
     successes, seconds, acts = 0, 0.0, 0
     for task in tasks:
@@ -301,8 +305,8 @@ def test_succeeds_on_ninety_percent_of_the_test_split_within_three_turns():
         successes += success
     env.close()
     rate = successes / len(tasks)
-    print(f"heuristic: {successes}/{len(tasks)} rooms solved, {seconds / acts * 1000:.0f} ms per act")
-    assert rate >= 0.9
+    print(f"heuristic on {split}: {successes}/{len(tasks)} rooms solved, {seconds / acts * 1000:.0f} ms per act")
+    assert rate >= 0.98
 
 
 @pytest.mark.slow

@@ -91,6 +91,7 @@ def _task_dict(room: Room, task_id: str, ids: dict[int, str], preference: str) -
                     ],
                 },
                 "rotation": {"z_angle": o.heading},
+                **({} if o.cat.has_front else {"has_front": False}),
             }
         )
         layout[oid] = {"x": o.x, "y": o.y, "z": o.z, "z_angle": o.heading}
