@@ -255,7 +255,7 @@ def compute_metrics(episodes: Sequence[dict[str, Any]]) -> dict[str, Estimate]:
 
 
 # ----------------------------------------------------------------------------- reports
-CSV_TERMS = ("total", "format", "collision", "bounds", "stability", "relations", "judge")
+CSV_TERMS = ("total", "format", "collision", "bounds", "stability", "relations", "worst", "judge")
 
 
 def write_csv(episodes: Iterable[dict[str, Any]], path: Path) -> None:

@@ -111,7 +111,10 @@ def snapped(task: Task, oid: str, pose: Pose, wall: str, gap: float) -> Pose:
 
 
 def fits(task: Task, oid: str, pose: Pose) -> bool:
-    return top(task, oid, pose) <= task.size[2] - 1e-6
+    """Under the ceiling and, seen from above, inside the room."""
+    lo, hi = box(task, oid, pose).aabb()
+    inside = lo[0] >= -1e-6 and lo[1] >= -1e-6 and hi[0] <= task.size[0] + 1e-6 and hi[1] <= task.size[1] + 1e-6
+    return inside and top(task, oid, pose) <= task.size[2] - 1e-6
 
 
 # ----------------------------------------------------------------------------- the holes

@@ -285,15 +285,18 @@ def implied_rules(obj: TaskObject) -> tuple[tuple[str, str], ...]:
     return tuple(rules)
 
 
-def support_under(subject: Box, others: Mapping[str, Box]) -> str | None:
-    """The object ``subject`` rests on (its top within touch of the subject's bottom, footprints
-    overlapping), the highest such one; None when it rests on nothing of ``others``."""
+def support_under(subject: Box, others: Mapping[str, Box], reach: float = math.inf) -> str | None:
+    """The object ``subject`` rests on: of those whose footprint overlaps its own and whose top is
+    at most ``reach`` below its bottom and no higher than its centre (or the contact band above its
+    bottom), the highest. A settled box may lie tilted, which its upright box does not show: its
+    supports may reach above its upright bottom, and by default there is no lower bound."""
     bottom = subject.z_range[0]
+    ceiling = max(bottom + CONTACT_TOLERANCE, float(subject.center[2]))
     footprint = subject.footprint()
     best, best_top = None, -math.inf
     for oid, box in others.items():
         top = box.z_range[1]
-        if abs(top - bottom) > TOUCH_TOLERANCE + CONTACT_TOLERANCE or top <= best_top:
+        if top > ceiling or top < bottom - reach or top <= best_top:
             continue
         if polygon_area(clip_convex(footprint, box.footprint())) > 0.0:
             best, best_top = oid, top

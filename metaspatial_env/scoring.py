@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .actions import ParseResult
 from .geometry import Box
 from .physics import PhysicsWorld, SettleBody, SettleResult, StaticReport, static_checks
-from .relations import RuleResult, evaluate_rules, layout_rule_violation, support_under
+from .relations import TOUCH_TOLERANCE, RuleResult, evaluate_rules, layout_rule_violation, support_under
 from .reward import (
     TOLERANCE_SLACK,
     RewardConfig,
@@ -197,7 +197,7 @@ def _fixture_note(task: Task, oid: str, boxes: Mapping[str, Box], held: set[str]
     """Why an object fell, when it was answered resting on a held fixture that does not carry it."""
     carriers = {r.target for r in task.object(oid).object_rules if r.preposition == "on"}
     fixtures = {m: boxes[m] for m in held if m not in carriers and m != oid}
-    fixture = support_under(boxes[oid], fixtures) if fixtures else None
+    fixture = support_under(boxes[oid], fixtures, reach=TOUCH_TOLERANCE) if fixtures else None
     if fixture is None:
         return ""
     mount = task.object(fixture).mount or ""
