@@ -27,6 +27,8 @@ LAYOUT_ELEMENTS = (*WALLS, "middle of the room", "ceiling")
 LAYOUT_PREPOSITIONS = ("on", "in the corner")
 OBJECT_PREPOSITIONS = ("on", "left of", "right of", "in front", "behind", "under", "above")
 OBJECT_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+#: Names an object id may not take: the room's own elements, which rules and feedback name too.
+RESERVED_IDS = (*WALLS, "ceiling", "floor")
 #: Largest room edge accepted, in metres (a sanity bound, not a style choice).
 MAX_ROOM_EDGE = 100.0
 
@@ -245,6 +247,8 @@ def _parse_object(task_id: str, index: int, rec: Any, room_size: tuple[float, ..
     oid = _string(task_id, prefix + "new_object_id", _get(task_id, rec, "new_object_id", prefix))
     if not OBJECT_ID_PATTERN.match(oid):
         raise TaskError(task_id, prefix + "new_object_id", f"{oid!r} must be lower case letters, digits, '_'")
+    if oid in RESERVED_IDS:
+        raise TaskError(task_id, prefix + "new_object_id", f"{oid!r} names a part of the room, not an object")
     size_rec = _mapping(task_id, prefix + "size_in_meters", _get(task_id, rec, "size_in_meters", prefix))
     size = tuple(
         _positive_number(task_id, f"{prefix}size_in_meters.{k}", _get(task_id, size_rec, k, prefix + "size_in_meters."))

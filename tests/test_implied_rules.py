@@ -188,3 +188,9 @@ def test_floor_rule_names_the_height_of_a_lifted_object():
     assert floor and not any(r.satisfied for r in floor)
     assert all(r.describe().startswith(f"{r.subject} stands 1.00 m above the floor") for r in floor)
     assert all(r.violation == pytest.approx(0.95) for r in floor)
+
+
+@pytest.mark.parametrize("oid", ["floor", "ceiling", "north_wall"])
+def test_an_object_may_not_take_the_name_of_a_part_of_the_room(oid):
+    with pytest.raises(TaskError, match=r"objects\[0\]\.new_object_id.*names a part of the room"):
+        _task([_obj(oid, (1, 1, 1))])
