@@ -29,6 +29,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from metaspatial_env.reward import TERMS
+
 #: Two-sided 95 % normal quantile.
 Z95 = 1.959963984540054
 #: Rate metrics: the final layout has none of these problem kinds (the env's own checks and
@@ -255,7 +257,7 @@ def compute_metrics(episodes: Sequence[dict[str, Any]]) -> dict[str, Estimate]:
 
 
 # ----------------------------------------------------------------------------- reports
-CSV_TERMS = ("total", "format", "collision", "bounds", "stability", "relations", "worst", "judge")
+CSV_TERMS = ("total", *TERMS)
 
 
 def write_csv(episodes: Iterable[dict[str, Any]], path: Path) -> None:

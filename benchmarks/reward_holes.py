@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from metaspatial_env.actions import parse_action
-from metaspatial_env.geometry import WALLS, Box, wall_gap
+from metaspatial_env.geometry import WALL_FACING_INTO_ROOM, WALL_INWARD_NORMAL, WALLS, Box, wall_gap
 from metaspatial_env.physics import PhysicsWorld
 from metaspatial_env.reward import RewardConfig
 from metaspatial_env.schema import Task, TaskObject
@@ -43,9 +43,8 @@ from metaspatial_env.tasks.catalog import CATEGORIES
 GROSS_DROP = 0.1
 #: Holes whose total must drop by GROSS_DROP (on at least 95 % of rooms).
 GROSS = ("floating", "inside_another", "half_through_wall")
-#: Heading that puts an object's back to each wall (facing into the room).
-INTO_ROOM = {"south_wall": 0.0, "north_wall": 180.0, "west_wall": 90.0, "east_wall": 270.0}
-#: Thickest object that counts as a floor covering.
+#: Thickest object that counts as a floor covering (the env's ``relations.CARPET_HEIGHT``, written
+#: out because older checkouts, which this script also measures, lack the constant).
 CARPET = 0.03
 
 Pose = list[float]  # x, y, z, z_angle
@@ -90,12 +89,6 @@ def standing(obj: TaskObject) -> bool:
             and obj.mount is None)
 
 
-def mount_wall(obj: TaskObject) -> str | None:
-    if obj.on_floor:
-        return None
-    return next((r.element for r in obj.layout_rules if r.element in WALLS and r.preposition == "on"), None)
-
-
 def along(wall: str) -> int:
     """Index of the coordinate that runs along a wall (0 = x, 1 = y)."""
     return 0 if wall in ("south_wall", "north_wall") else 1
@@ -105,8 +98,9 @@ def snapped(task: Task, oid: str, pose: Pose, wall: str, gap: float) -> Pose:
     """``pose`` moved perpendicular to ``wall`` so its footprint stands ``gap`` from it."""
     pose = list(pose)
     now = wall_gap(box(task, oid, pose), wall, task.size)
-    inward = {"south_wall": (1, 1.0), "north_wall": (1, -1.0), "west_wall": (0, 1.0), "east_wall": (0, -1.0)}[wall]
-    pose[inward[0]] += inward[1] * (gap - now)
+    nx, ny = WALL_INWARD_NORMAL[wall]
+    pose[0] += nx * (gap - now)
+    pose[1] += ny * (gap - now)
     return pose
 
 
@@ -137,14 +131,14 @@ def stacked(task: Task, base: Layout) -> Iterator[Variant]:
 def on_fixture(task: Task, base: Layout) -> Iterator[Variant]:
     """A floor object standing on a wall-mounted fixture, back to that wall."""
     for m in task.objects:
-        wall = mount_wall(m)
-        if wall is None:
+        wall = m.mount
+        if wall not in WALLS:
             continue
         for a in task.objects:
             if not standing(a):
                 continue
             pose = list(base[a.id])
-            pose[3] = INTO_ROOM[wall]
+            pose[3] = WALL_FACING_INTO_ROOM[wall]
             pose[along(wall)] = base[m.id][along(wall)]
             pose[2] = top(task, m.id, base[m.id]) + a.size[2] / 2.0
             pose = snapped(task, a.id, pose, wall, 0.01)

@@ -4,7 +4,8 @@ Every room of a split is scored with its reference layout by
 :func:`~metaspatial_env.scoring.evaluate_layout`, ``--repeats`` times; the median over passes of the
 mean per layout is printed in milliseconds. It uses only the public scoring API, so running it
 against two checkouts one after the other (``PYTHONPATH=/path/to/other/checkout``) pairs them on the
-same machine and load.
+same machine and load. It reads only ``metaspatial_env`` (not :mod:`benchmarks.reward_holes`,
+whose answer-building it repeats) so that it runs unchanged against a checkout that lacks it.
 
     python -m benchmarks.scoring_phases [--split test] [--repeats 5]
 """

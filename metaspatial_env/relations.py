@@ -293,12 +293,17 @@ def support_under(subject: Box, others: Mapping[str, Box], reach: float = math.i
     bottom = subject.z_range[0]
     ceiling = max(bottom + CONTACT_TOLERANCE, float(subject.center[2]))
     footprint = subject.footprint()
+    lo, hi = footprint.min(axis=0), footprint.max(axis=0)
     best, best_top = None, -math.inf
     for oid, box in others.items():
         top = box.z_range[1]
         if top > ceiling or top < bottom - reach or top <= best_top:
             continue
-        if polygon_area(clip_convex(footprint, box.footprint())) > 0.0:
+        other = box.footprint()
+        # the step calls this for every object off the floor: clip only footprints whose boxes meet
+        if (other.min(axis=0) >= hi).any() or (other.max(axis=0) <= lo).any():
+            continue
+        if polygon_area(clip_convex(footprint, other)) > 0.0:
             best, best_top = oid, top
     return best
 

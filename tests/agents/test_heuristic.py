@@ -22,10 +22,11 @@ from metaspatial_env.relations import evaluate_rules
 from metaspatial_env.reward import RewardConfig
 from metaspatial_env.scoring import evaluate_layout
 from metaspatial_env.tasks import Task
+from metaspatial_env.tasks.catalog import CATEGORIES
 
 
 def obj(oid, size, *, floor=True, facing=None, layout=(), rels=(), angle=0.0):
-    front = {} if oid.rsplit("_", 1)[0] not in ("plant", "stool", "floor_lamp") else {"has_front": False}
+    front = {} if CATEGORIES[oid.rsplit("_", 1)[0]].has_front else {"has_front": False}
     return front | {
         "new_object_id": oid, "style": "modern", "material": "oak",
         "size_in_meters": dict(zip(("length", "width", "height"), size)), "is_on_the_floor": floor,
