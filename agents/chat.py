@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from metaspatial_env.prompting import SYSTEM_PROMPT, Conversation
+from metaspatial_env.prompting import SYSTEM_PROMPT, Conversation, image_token_estimate
 
 
 class BatchedChatPolicy:
@@ -30,6 +30,10 @@ class BatchedChatPolicy:
         """Tokens of ``text`` in the model's tokenizer (the conversation's budget is in these)."""
         raise NotImplementedError
 
+    def image_tokens(self, image: Any) -> int:
+        """Tokens one render costs the model (default: one per 28 x 28 pixels, Qwen2.5-VL's rule)."""
+        return image_token_estimate(image)
+
     def generate(self, batch: list[list[dict[str, Any]]]) -> list[str]:
         """One completion per chat of the batch."""
         raise NotImplementedError
@@ -47,7 +51,7 @@ class BatchedChatPolicy:
             raise ValueError(f"{len(observations)} observations but {len(infos)} infos")
         while len(self._conversations) < len(observations):
             self._conversations.append(Conversation(self.max_prompt_tokens, self.count_tokens, images=self.images,
-                                                    system_prompt=self.system_prompt))
+                                                    system_prompt=self.system_prompt, image_tokens=self.image_tokens))
         active = self._conversations[: len(observations)]
         for conversation, observation, info in zip(active, observations, infos):
             conversation.observe(observation, info)

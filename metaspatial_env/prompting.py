@@ -331,13 +331,13 @@ class Conversation:
         cost = self.count_tokens(turn.text) + 4  # a few tokens of role markup per message
         return cost + (self.image_tokens(turn.image) if with_image and turn.image is not None else 0)
 
-    def _fit(self) -> tuple[list[_Turn], set[int], list[float | None]]:
-        """The turns to keep, the indices whose image to keep, and the rewards of dropped feedback."""
+    def _fit(self) -> tuple[list[int], set[int], list[float | None]]:
+        """Indices of the turns to keep, the indices whose image to keep, and the rewards of dropped feedback."""
         turns = list(range(len(self._turns)))
         with_image = {i for i, t in enumerate(self._turns) if t.image is not None}
         dropped: list[float | None] = []
         if self.max_prompt_tokens is None:
-            return [self._turns[i] for i in turns], with_image, dropped
+            return turns, with_image, dropped
 
         def total() -> int:
             system = self.count_tokens(self.system_prompt) + 4
@@ -357,7 +357,17 @@ class Conversation:
             dropped.append(self._turns[feedback].reward)
             turns.remove(answer)
             turns.remove(feedback)
-        return [self._turns[i] for i in turns], {turns.index(i) for i in with_image if i in turns}, dropped
+        return turns, with_image & set(turns), dropped
+
+    def prompt_images(self) -> list[int]:
+        """Which observations' renders :meth:`messages` holds, in their order in the chat.
+
+        Observation ``k`` is the ``k``-th :meth:`observe` of the episode (0: the reset). A trainer
+        keeps each render once per episode and replays a sampled prompt from these indices.
+        """
+        _, with_image, _ = self._fit()
+        # observe() and answer() alternate, so turn i is observation i // 2 when it is a user turn.
+        return [i // 2 for i in sorted(with_image)]
 
     # ------------------------------------------------------------------ output
     def messages(self, image_format: str = "openai") -> list[dict[str, Any]]:
@@ -370,15 +380,16 @@ class Conversation:
         """
         if image_format not in IMAGE_FORMATS:
             raise ValueError(f"image_format must be one of {IMAGE_FORMATS}, got {image_format!r}")
-        turns, with_image, dropped = self._fit()
+        kept, with_image, dropped = self._fit()
         messages = [_message("system", self.system_prompt, None, image_format)]
-        for index, turn in enumerate(turns):
+        for index, turn_index in enumerate(kept):
+            turn = self._turns[turn_index]
             text = turn.text
             if index == 0 and dropped:
                 rewards = ", ".join("?" if r is None else f"{r:.3f}" for r in dropped)
                 text += (f"\n[{len(dropped)} earlier turn(s) omitted to fit the context; "
                          f"their rewards: {rewards}]")
-            messages.append(_message(turn.role, text, turn.image if index in with_image else None, image_format))
+            messages.append(_message(turn.role, text, turn.image if turn_index in with_image else None, image_format))
         return messages
 
 

@@ -21,6 +21,7 @@ from .algorithms.base import AlgorithmConfig
 
 ENGINES = ("hf", "vllm")
 SCHEDULES = ("constant", "linear", "cosine")
+VISION_TOWER = ("frozen", "train")
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,11 @@ class ModelConfig:
     lora_alpha: int = 16
     """LoRA scaling numerator (``alpha / rank`` scales the adapter's output)."""
     lora_targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
-    """Module names the LoRA adapters wrap."""
+    """Module names the LoRA adapters wrap, in the language model only (a VLM's vision tower has
+    modules of the same names; it follows ``vision_tower``)."""
+    vision_tower: str = "frozen"
+    """A VLM's vision tower: ``frozen`` (no gradient; each render is encoded once per step and the
+    features reused by every pass) or ``train`` (full weights train, with LoRA as saved modules)."""
     bf16: bool = False
     """Train and sample in bfloat16 (GPU); fp32 otherwise."""
     device: str = "auto"
@@ -48,6 +53,8 @@ class ModelConfig:
             raise ValueError("model.path is required: a transformers checkpoint directory")
         if self.lora_rank < 0:
             raise ValueError(f"model.lora_rank must be >= 0, got {self.lora_rank}")
+        if self.vision_tower not in VISION_TOWER:
+            raise ValueError(f"model.vision_tower must be one of {VISION_TOWER}, got {self.vision_tower!r}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"model.device must be auto, cpu or cuda, got {self.device!r}")
 
@@ -92,6 +99,9 @@ class RolloutConfig:
     system_prompt: str | None = None
     """System message of every conversation: None is the shared ``prompting.SYSTEM_PROMPT``; ``""``
     none (small models whose task prompt already states the format)."""
+    images: bool = True
+    """Show the env's renders to a VLM (every turn's image in its prompt, within the budget);
+    False: the VLM reads the text only. Text-only models and text envs have no images either way."""
 
     def __post_init__(self) -> None:
         for name in ("rooms_per_step", "group_size", "num_workers", "overlap_chunks", "max_new_tokens"):
@@ -136,6 +146,24 @@ class OptimConfig:
 
 
 @dataclass(frozen=True)
+class VLLMConfig:
+    """Options of the in-process vLLM engine (``engine: vllm``, GPU machines)."""
+
+    tensor_parallel_size: int = 1
+    """GPUs one engine shards the model over (1: the engine lives in the trainer's process)."""
+    gpu_memory_utilization: float = 0.4
+    """Share of the GPU's memory vLLM takes for weights and KV cache; the learner needs the rest."""
+    max_model_len: int | None = None
+    """Longest prompt plus answer vLLM plans for (None: the model's own limit)."""
+
+    def __post_init__(self) -> None:
+        if self.tensor_parallel_size < 1:
+            raise ValueError(f"vllm.tensor_parallel_size must be >= 1, got {self.tensor_parallel_size}")
+        if not 0 < self.gpu_memory_utilization < 1:
+            raise ValueError(f"vllm.gpu_memory_utilization must be in (0, 1), got {self.gpu_memory_utilization}")
+
+
+@dataclass(frozen=True)
 class HeldOutConfig:
     """Greedy evaluation on held-out rooms."""
 
@@ -163,6 +191,8 @@ class TrainConfig:
     """Held-out evaluation."""
     engine: str = "hf"
     """Generation engine: ``hf`` (transformers generate, CPU or GPU) or ``vllm`` (GPU)."""
+    vllm: VLLMConfig = field(default_factory=VLLMConfig)
+    """vLLM engine options (used when ``engine`` is ``vllm``)."""
     steps: int = 10
     """RL steps (one rollout batch and its updates each)."""
     seed: int = 0

@@ -1,14 +1,20 @@
 """Generation engines: sample answers for a batch of prompts, returning token ids and log-probabilities.
 
-Both engines take prompts as token ids (the trainer builds them with the tokenizer's chat template)
-and return, per prompt, the sampled response ids (ending with the end-of-turn token when the model
+Both engines take :class:`~agents.hf_chat.Prompt` objects (the chat template and the renders it
+refers to, built by the one :class:`~agents.hf_chat.ChatEncoder`) and return, per prompt, the
+prompt's token ids as the engine expanded them (each image placeholder replaced by the image's
+visual tokens), the sampled response ids (ending with the end-of-turn token when the model
 stopped), the log-probability of each sampled token under the distribution it was drawn from
-(temperature and top-p applied) and the decoded text.
+(temperature and top-p applied) and the decoded text. The learner replays exactly those prompt
+ids with the same renders.
 
-- :class:`HFEngine`: ``transformers`` ``generate`` on the learner's own module (CPU or GPU), so
-  the weights it samples with are always the learner's; :meth:`sync_weights` has nothing to do.
-- :class:`VLLMEngine`: vLLM in-process (NVIDIA GPU); after each optimizer step the learner pushes
-  its weights with :meth:`sync_weights` (LoRA adapters merged first).
+- :class:`HFEngine`: ``transformers`` ``generate`` on the learner's own module (CPU or GPU), with
+  the processor's ``pixel_values``; the weights it samples with are always the learner's, so
+  :meth:`sync_weights` has nothing to do.
+- :class:`VLLMEngine`: vLLM in-process (NVIDIA GPU); images go in as ``multi_modal_data`` with the
+  learner's image-processor settings; after each update the learner pushes its weights in place
+  (LoRA: merged into the live module, read, unmerged; no copy of the model) and the prefix cache
+  is reset, since cached keys and values belong to the old weights.
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ class SamplingConfig:
 class Generation:
     """One sampled answer."""
 
+    prompt_ids: list[int]
+    """The prompt's token ids as the engine saw them (image placeholders expanded)."""
     response_ids: list[int]
     """Sampled tokens, including the end-of-turn token when the model emitted it."""
     logprobs: list[float]
@@ -48,11 +56,12 @@ class Generation:
 
 
 class HFEngine:
-    """Batched ``transformers`` generation with the learner's module (left-padded prompts)."""
+    """Batched ``transformers`` generation with the learner's module (left-padded prompts, with images)."""
 
-    def __init__(self, model: Any, tokenizer: Any, stop_token_ids: list[int] | None = None):
+    def __init__(self, model: Any, encoder: Any, stop_token_ids: list[int] | None = None):
         self.model = model
-        self.tokenizer = tokenizer
+        self.encoder = encoder
+        tokenizer = encoder.tokenizer
         stops = stop_token_ids if stop_token_ids is not None else [tokenizer.eos_token_id]
         self.stop_token_ids = [int(t) for t in stops if t is not None]
         if not self.stop_token_ids:
@@ -63,25 +72,23 @@ class HFEngine:
         """Nothing to push: this engine samples with the learner's own module."""
         self.model = model
 
-    def generate(self, prompts: list[list[int]], sampling: SamplingConfig) -> list[Generation]:
+    def generate(self, prompts: list[Any], sampling: SamplingConfig) -> list[Generation]:
         torch = require("torch", "hf", "the transformers engine")
         from transformers import GenerationConfig
 
         if not prompts:
             return []
         device = next(self.model.parameters()).device
-        width = max(len(p) for p in prompts)
-        input_ids = torch.full((len(prompts), width), self.pad_token_id, dtype=torch.long)
-        attention = torch.zeros((len(prompts), width), dtype=torch.long)
-        for i, prompt in enumerate(prompts):
-            input_ids[i, width - len(prompt):] = torch.tensor(prompt, dtype=torch.long)
-            attention[i, width - len(prompt):] = 1
+        inputs = self.encoder.inputs(prompts)
+        attention = inputs["attention_mask"]
+        width = attention.shape[1]
         config = GenerationConfig(
             max_new_tokens=sampling.max_new_tokens,
             do_sample=not sampling.greedy,
             temperature=None if sampling.greedy else sampling.temperature,
             top_p=None if sampling.greedy or sampling.top_p >= 1.0 else sampling.top_p,
             top_k=0,  # off: the recorded logprobs are of the tempered (top-p) law only
+            suppress_tokens=self.encoder.forbidden_ids or None,
             eos_token_id=self.stop_token_ids,
             pad_token_id=self.pad_token_id,
             return_dict_in_generate=True,
@@ -91,8 +98,7 @@ class HFEngine:
         self.model.eval()
         try:
             with torch.no_grad():
-                out = self.model.generate(input_ids=input_ids.to(device), attention_mask=attention.to(device),
-                                          generation_config=config)
+                out = self.model.generate(**{k: v.to(device) for k, v in inputs.items()}, generation_config=config)
         finally:
             self.model.train(was_training)
         new_tokens = out.sequences[:, width:].cpu()
@@ -102,71 +108,129 @@ class HFEngine:
         results = []
         stops = set(self.stop_token_ids)
         for i in range(len(prompts)):
+            prompt = inputs["input_ids"][i][attention[i].bool()].tolist()
             ids = new_tokens[i].tolist()
             end = next((k + 1 for k, t in enumerate(ids) if t in stops), None)
             finished = end is not None
             ids = ids[:end] if finished else ids
-            text = self.tokenizer.decode(ids, skip_special_tokens=True)
-            results.append(Generation(ids, token_logprobs[i, : len(ids)].tolist(), text, finished))
+            text = self.encoder.decode(ids)
+            results.append(Generation(prompt, ids, token_logprobs[i, : len(ids)].tolist(), text, finished))
         return results
 
 
 class VLLMEngine:
     """vLLM in the trainer's process (GPU only); weights are pushed from the learner after each step.
 
-    The code path follows vLLM's offline ``LLM`` API (token-id prompts, ``logprobs=0`` returns the
-    sampled token's log-probability). It has not been run on this project's CPU machines.
+    Prompts go in as text with their renders as ``multi_modal_data``; vLLM's processor (set to the
+    learner's ``min_pixels`` / ``max_pixels``) expands the placeholders and the engine hands the
+    expanded ids back, so the learner's row is what vLLM sampled from. ``logprobs_mode`` is
+    ``processed_logprobs``: the recorded log-probabilities are of the tempered, truncated law, as
+    the learner's ratio needs. This path follows vLLM's offline ``LLM`` API and runs only on a GPU
+    machine; the CPU test suite does not reach it.
     """
 
-    def __init__(self, model_path: str, tokenizer: Any, *, dtype: str = "bfloat16", seed: int = 0,
-                 gpu_memory_utilization: float = 0.4, max_model_len: int | None = None):
+    def __init__(self, model_path: str, encoder: Any, *, dtype: str = "bfloat16", seed: int = 0,
+                 options: Any = None, max_images: int = 1):
+        import os
+
+        # tensor_parallel_size 1 runs the model in this process, so a weight push is a copy
+        # between tensors on one GPU rather than a pickled state dict sent to a worker.
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
         vllm = require("vllm", "vllm", "the vLLM engine (GPU machines only)")
-        self.tokenizer = tokenizer
-        self.llm = vllm.LLM(model=model_path, dtype=dtype, seed=seed, gpu_memory_utilization=gpu_memory_utilization,
-                       max_model_len=max_model_len, enable_prefix_caching=True)
+        self.encoder = encoder
+        extra: dict[str, Any] = {}
+        if encoder.vision:
+            extra["limit_mm_per_prompt"] = {"image": max_images}
+            extra["mm_processor_kwargs"] = image_processor_settings(encoder.processor)
+        self.llm = vllm.LLM(model=model_path, dtype=dtype, seed=seed, enable_prefix_caching=True,
+                            logprobs_mode="processed_logprobs",
+                            tensor_parallel_size=getattr(options, "tensor_parallel_size", 1),
+                            gpu_memory_utilization=getattr(options, "gpu_memory_utilization", 0.4),
+                            max_model_len=getattr(options, "max_model_len", None), **extra)
 
     def sync_weights(self, model: Any) -> None:
-        """Load the learner's current weights into vLLM's model (LoRA merged into a copy first)."""
-        state = _merged_state_dict(model)
+        """Load the learner's current weights into vLLM's model, then drop the stale prefix cache."""
+        with live_weights(model) as weights:
+            def load(worker):  # runs inside each vLLM worker
+                worker.model_runner.model.load_weights(weights=weights)
 
-        def load(worker):  # runs inside each vLLM worker
-            worker.model_runner.model.load_weights(weights=list(state.items()))
+            self.llm.collective_rpc(load)
+        self.llm.reset_prefix_cache()
 
-        self.llm.collective_rpc(load)
-
-    def generate(self, prompts: list[list[int]], sampling: SamplingConfig) -> list[Generation]:
+    def generate(self, prompts: list[Any], sampling: SamplingConfig) -> list[Generation]:
         from vllm import SamplingParams
-        from vllm.inputs import TokensPrompt
 
         params = SamplingParams(
             max_tokens=sampling.max_new_tokens,
             temperature=0.0 if sampling.greedy else sampling.temperature,
             top_p=1.0 if sampling.greedy else sampling.top_p,
             logprobs=0,
+            # the placeholders an answer may not hold, as the HF engine and the learner leave them out
+            logit_bias={int(t): -100.0 for t in self.encoder.forbidden_ids} or None,
         )
-        outputs = self.llm.generate([TokensPrompt(prompt_token_ids=p) for p in prompts], params, use_tqdm=False)
+        requests = []
+        for prompt in prompts:
+            request: dict[str, Any] = {"prompt": prompt.text}
+            if prompt.images:
+                from PIL import Image
+
+                request["multi_modal_data"] = {"image": [Image.fromarray(image) for image in prompt.images]}
+            requests.append(request)
+        outputs = self.llm.generate(requests, params, use_tqdm=False)
         results = []
         for out in outputs:
             completion = out.outputs[0]
             ids = list(completion.token_ids)
             logprobs = [step[token].logprob for step, token in zip(completion.logprobs, ids)]
-            results.append(Generation(ids, logprobs, completion.text, completion.finish_reason == "stop"))
+            results.append(Generation(list(out.prompt_token_ids), ids, logprobs, completion.text,
+                                      completion.finish_reason == "stop"))
         return results
 
 
-def _merged_state_dict(model: Any) -> dict[str, Any]:
-    """The model's weights with any LoRA adapters merged, under the base model's parameter names."""
-    if hasattr(model, "merge_and_unload"):
-        import copy
+def image_processor_settings(processor: Any) -> dict[str, int]:
+    """The pixel bounds of a Qwen2-VL-style image processor (what vLLM's processor must match)."""
+    image_processor = processor.image_processor
+    size = getattr(image_processor, "size", None) or {}
+    low = getattr(image_processor, "min_pixels", None) or size.get("shortest_edge")
+    high = getattr(image_processor, "max_pixels", None) or size.get("longest_edge")
+    return {k: int(v) for k, v in (("min_pixels", low), ("max_pixels", high)) if v}
 
-        model = copy.deepcopy(model).merge_and_unload()
-    return {name: tensor.detach() for name, tensor in model.state_dict().items()}
+
+class live_weights:
+    """``with live_weights(model) as pairs``: (name, tensor) of the model under its base names.
+
+    LoRA adapters are merged into the live module for the block and unmerged after it, so no
+    copy of the model is made; names lose peft's ``base_model.model.`` prefix and ``.base_layer``.
+    """
+
+    def __init__(self, model: Any):
+        self.model = model
+        self.merged = hasattr(model, "merge_adapter")
+
+    def __enter__(self) -> list[tuple[str, Any]]:
+        if self.merged:
+            self.model.merge_adapter()
+        pairs = []
+        for name, tensor in self.model.state_dict().items():
+            if "lora_" in name or "modules_to_save" in name and ".original_module." in name:
+                continue
+            if self.merged:
+                name = name.removeprefix("base_model.model.").replace(".base_layer.", ".")
+                name = name.replace(".modules_to_save.default.", ".")
+            pairs.append((name, tensor.detach()))
+        return pairs
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.merged:
+            self.model.unmerge_adapter()
 
 
-def make_engine(name: str, model: Any, tokenizer: Any, *, model_path: str, bf16: bool, seed: int):
-    """``hf`` or ``vllm`` engine for the learner's model."""
+def make_engine(name: str, model: Any, encoder: Any, *, model_path: str, bf16: bool, seed: int,
+                options: Any = None, max_images: int = 1):
+    """``hf`` or ``vllm`` engine for the learner's model (``options``: the config's ``vllm`` section)."""
     if name == "hf":
-        return HFEngine(model, tokenizer)
+        return HFEngine(model, encoder)
     if name == "vllm":
-        return VLLMEngine(model_path, tokenizer, dtype="bfloat16" if bf16 else "float32", seed=seed)
+        return VLLMEngine(model_path, encoder, dtype="bfloat16" if bf16 else "float32", seed=seed, options=options,
+                          max_images=max_images)
     raise ValueError(f"unknown engine {name!r}; known: hf, vllm")

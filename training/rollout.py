@@ -23,6 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from metaspatial_env.deps import require
 
 #: Scale of a problem's amount when turning it into a per-object score (m, deg, unitless).
@@ -131,6 +133,9 @@ class TurnSample:
 
     turn: int
     prompt_ids: list[int]
+    """The prompt as the engine expanded it (each image placeholder as the image's visual tokens)."""
+    images: tuple[int, ...]
+    """Which of the episode's renders the prompt held, in order (indices into ``Episode.renders``)."""
     response_ids: list[int]
     sample_logprobs: list[float]
     response_text: str
@@ -159,6 +164,25 @@ class Episode:
     prompt: str = ""
     object_ids: list[str] = field(default_factory=list)
     turns: list[TurnSample] = field(default_factory=list)
+    renders: list[Any] = field(default_factory=list)
+    """Render ``k`` is the image of observation ``k`` (uint8 HxWx3; None when the policy reads text
+    only). Kept once per episode: every row refers to these by index."""
+
+    def observe(self, observation: dict[str, Any], info: dict[str, Any] | None = None) -> None:
+        """Record an observation in the conversation and its render in ``renders``."""
+        self.conversation.observe(observation, info)
+        image = observation.get("image") if self.conversation.images else None
+        self.renders.append(None if image is None else np.array(image, dtype=np.uint8))  # Ray hands read-only arrays
+
+    def images_of(self, sample: TurnSample) -> list[Any]:
+        """The renders in ``sample``'s prompt, in order."""
+        return [self.renders[k] for k in sample.images]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes this episode keeps for the learner: renders once, token ids and log-probabilities."""
+        pixels = sum(r.nbytes for r in self.renders if r is not None)
+        return pixels + sum(8 * (len(t.prompt_ids) + 2 * len(t.response_ids)) + len(t.images) for t in self.turns)
 
     @property
     def done(self) -> bool:
@@ -177,33 +201,12 @@ class Episode:
         return any(t.success for t in self.turns)
 
 
-def text_messages(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Chat messages with string contents (the text parts joined), for text-only chat templates."""
-    return [{"role": m["role"], "content": m["content"] if isinstance(m["content"], str)
-             else "".join(part["text"] for part in m["content"] if part.get("type") == "text")}
-            for m in messages]
-
-
-def prompt_ids(tokenizer: Any, conversation: Any) -> list[int]:
-    """Token ids of the conversation in the tokenizer's chat template, with the generation prompt."""
-    ids = tokenizer.apply_chat_template(text_messages(conversation.messages("openai")), add_generation_prompt=True,
-                                        tokenize=True)
-    if hasattr(ids, "keys"):  # transformers 5 returns a BatchEncoding
-        ids = ids["input_ids"]
-    return list(ids)
-
-
-def token_counter(tokenizer: Any) -> Callable[[str], int]:
-    """Exact token count of a text, for the conversation's prompt budget."""
-    return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
-
-
 class RolloutDriver:
     """Runs batches of multi-turn episodes on Ray env workers with a generation engine."""
 
     def __init__(self, env_id: str, env_kwargs: dict[str, Any], *, num_workers: int = 2,
                  worker_num_cpus: float = 1.0, overlap_chunks: int = 2, max_prompt_tokens: int = 2048,
-                 system_prompt: str | None = None):
+                 system_prompt: str | None = None, images: bool = True):
         ray = require("ray", "ray", "rollouts on Ray")
         self._actor_class = ray.remote(num_cpus=worker_num_cpus)(EnvWorker)
         self.env_id = env_id
@@ -211,6 +214,8 @@ class RolloutDriver:
         self.overlap_chunks = overlap_chunks
         self.max_prompt_tokens = max_prompt_tokens
         self.system_prompt = system_prompt
+        self.images = images
+        """Show the renders to a model that sees images (False: a VLM reads the text only)."""
         self.workers = [self._new_worker() for _ in range(num_workers)]
         self.restarts = 0
         """Workers replaced so far (over the driver's life)."""
@@ -259,22 +264,23 @@ class RolloutDriver:
         raise AssertionError("unreachable")
 
     # ------------------------------------------------------------------ rollouts
-    def run(self, generate: Callable[[list[list[int]]], list[Any]], tokenizer: Any,
+    def run(self, generate: Callable[[list[Any]], list[Any]], encoder: Any,
             rooms: Sequence[dict[str, Any]], group_size: int, seed: int) -> list[Episode]:
         """Play ``group_size`` episodes of each room (its ``reset`` options) to the end.
 
-        ``generate(prompt_ids_list)`` returns one :class:`~training.engines.Generation` per prompt.
+        ``encoder`` (an :class:`~agents.hf_chat.ChatEncoder`) prices and renders the prompts;
+        ``generate(prompts)`` returns one :class:`~training.engines.Generation` per
+        :class:`~agents.hf_chat.Prompt`.
         Episode ``k`` is reset with seed ``seed + k``. Returns the episodes in order (group ``g``
         holds episodes ``g * group_size ... (g + 1) * group_size - 1``).
         """
         wall = time.perf_counter()
         timings = {"generation": 0.0, "env": 0.0, "env_wait": 0.0}
-        from metaspatial_env.prompting import SYSTEM_PROMPT, Conversation
+        from metaspatial_env.prompting import SYSTEM_PROMPT
 
         system = SYSTEM_PROMPT if self.system_prompt is None else self.system_prompt
-        count = token_counter(tokenizer)
         episodes = [Episode(index=g * group_size + k, group=g, options=dict(options), seed=seed + g * group_size + k,
-                            conversation=Conversation(self.max_prompt_tokens, count, images=False, system_prompt=system))
+                            conversation=encoder.conversation(self.max_prompt_tokens, self.images, system))
                     for g, options in enumerate(rooms) for k in range(group_size)]
         clock = time.perf_counter()
         by_worker = self._split_by_worker(episodes)
@@ -288,7 +294,7 @@ class RolloutDriver:
                 episode.prompt = result["obs"]["text"]
                 episode.task_id = result["task_id"]
                 episode.object_ids = result["object_ids"]
-                episode.conversation.observe(result["obs"])
+                episode.observe(result["obs"])
         timings["env_wait"] += time.perf_counter() - clock
 
         turn = 0
@@ -296,7 +302,8 @@ class RolloutDriver:
             active = [e for e in episodes if not e.done]
             if not active:
                 break
-            prompts = [prompt_ids(tokenizer, e.conversation) for e in active]
+            prompts = [encoder.prompt(e.conversation) for e in active]
+            shown = [tuple(e.conversation.prompt_images()) for e in active]
             chunk = math.ceil(len(active) / self.overlap_chunks)
             pending = []
             for start in range(0, len(active), chunk):
@@ -304,8 +311,8 @@ class RolloutDriver:
                 clock = time.perf_counter()
                 generations = generate(prompts[start:start + chunk])
                 timings["generation"] += time.perf_counter() - clock
-                samples = [TurnSample(turn, prompts[start + i], g.response_ids, g.logprobs, g.text, g.finished)
-                           for i, g in enumerate(generations)]
+                samples = [TurnSample(turn, g.prompt_ids, shown[start + i], g.response_ids, g.logprobs, g.text,
+                                      g.finished) for i, g in enumerate(generations)]
                 for w, pairs in self._split_by_worker(list(zip(members, samples)), key=lambda p: p[0]).items():
                     payload = [(self._place(e.index)[1], s.response_text) for e, s in pairs]
                     pending.append((w, pairs, payload, self.workers[w].step_many.remote(payload)))
@@ -334,7 +341,7 @@ class RolloutDriver:
         episode.turns.append(sample)
         episode.conversation.answer(sample.response_text)
         if not sample.done:
-            episode.conversation.observe(result["obs"], info)
+            episode.observe(result["obs"], info)
 
     def _split_by_worker(self, items: list, key: Callable[[Any], Episode] = lambda e: e) -> dict[int, list]:
         groups: dict[int, list] = {}

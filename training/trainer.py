@@ -8,8 +8,14 @@ the old log-probabilities with the learner (and the reference's when a KL is ask
 micro-batches of ``optim.micro_batch_rows`` rows. Metrics go to ``metrics.csv`` (and
 ``eval.csv``) and TensorBoard in ``output_dir``.
 
+A VLM (a checkpoint whose model type has an image-text-to-text class) loads with
+``AutoModelForImageTextToText`` and its ``AutoProcessor``; every turn's render is in its prompt
+(within the token budget), the engine generates with the pixels, and the learner replays each row
+with the same renders (:mod:`training.learner`). Text-only models load as causal LMs.
+
 Checkpoints (``output_dir/checkpoints/step_NNNNNN``) hold the model (``save_pretrained``, LoRA
-adapters only when training LoRA), the tokenizer, and ``trainer.pt``: optimizer, scheduler, value
+adapters only when training LoRA) with its processor or tokenizer, so ``hf:<checkpoint>/model``
+loads as a policy, and ``trainer.pt``: optimizer, scheduler, value
 head, the torch / numpy / Python RNG states and the room sampler, so a resumed run takes exactly
 the steps the uninterrupted run would have taken.
 
@@ -33,6 +39,7 @@ from metaspatial_env.deps import require
 
 from .config import TrainConfig
 from .engines import SamplingConfig, make_engine
+from .learner import RenderFeatures, response_logprobs, rows_of, token_weights
 from .rollout import Episode, RolloutDriver, ensure_ray
 
 #: Seeds of evaluation episodes (fixed, so every evaluation sees the same rooms the same way).
@@ -95,6 +102,8 @@ def episode_metrics(episodes: list[Episode], prefix: str = "") -> dict[str, floa
         metrics[f"{prefix}reward/turn_{t + 1}"] = float(np.mean(rewards))
     turns = [s for e in episodes for s in e.turns]
     metrics[f"{prefix}response_length"] = float(np.mean([len(s.response_ids) for s in turns]))
+    metrics[f"{prefix}prompt_length"] = float(np.mean([len(s.prompt_ids) for s in turns]))
+    metrics[f"{prefix}images_per_prompt"] = float(np.mean([len(s.images) for s in turns]))
     metrics[f"{prefix}parse_error_rate"] = float(np.mean([bool(s.parse_errors) for s in turns]))
     return metrics
 
@@ -119,7 +128,8 @@ class Trainer:
         self.dtype = torch.bfloat16 if config.model.bf16 else torch.float32
 
         resume_dir = self._resume_dir()
-        self.tokenizer, self.model = self._load_policy(resume_dir)
+        self.encoder, self.model = self._load_policy(resume_dir)
+        self.tokenizer = self.encoder.tokenizer
         self.reference = self._load_reference()
         self.value_head = None
         if self.algorithm.needs_value:
@@ -132,10 +142,11 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(params, lr=opt.lr, weight_decay=opt.weight_decay, betas=opt.betas)
         total_updates = max(1, config.steps * opt.epochs * opt.mini_batches)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._schedule(total_updates))
-        self.engine = make_engine(config.engine, self.model, self.tokenizer, model_path=config.model.path,
-                                  bf16=config.model.bf16, seed=config.seed)
-
         ro = config.rollout
+        self.engine = make_engine(config.engine, self.model, self.encoder, model_path=config.model.path,
+                                  bf16=config.model.bf16, seed=config.seed, options=config.vllm,
+                                  max_images=_max_turns(ro.env_id, ro.env_kwargs))
+
         self.rooms = room_pool(ro.split, ro.min_objects, ro.max_objects)
         self.eval_rooms = (room_pool(config.eval.split, ro.min_objects, ro.max_objects)[: config.eval.rooms]
                            if config.eval.every else [])
@@ -144,7 +155,8 @@ class Trainer:
         ensure_ray(ro.ray_address, ro.ray_num_cpus)
         self.driver = RolloutDriver(ro.env_id, ro.env_kwargs, num_workers=ro.num_workers,
                                     worker_num_cpus=ro.worker_num_cpus, overlap_chunks=ro.overlap_chunks,
-                                    max_prompt_tokens=ro.max_prompt_tokens, system_prompt=ro.system_prompt)
+                                    max_prompt_tokens=ro.max_prompt_tokens, system_prompt=ro.system_prompt,
+                                    images=ro.images)
         self.sampling = SamplingConfig(ro.max_new_tokens, ro.temperature, ro.top_p)
         if resume_dir is not None:
             self._load_trainer_state(resume_dir)
@@ -180,37 +192,44 @@ class Trainer:
         return path
 
     def _load_policy(self, resume_dir: Path | None):
-        from transformers import AutoModelForCausalLM
-
-        from agents.hf_policy import load_tokenizer
+        from agents.hf_chat import load_base_model, load_encoder, vision_tower_prefix
 
         mc = self.config.model
-        tokenizer = load_tokenizer(mc.path)
-        if tokenizer.pad_token_id is None:
-            tokenizer.pad_token = tokenizer.eos_token
+        encoder = load_encoder(mc.path)
         full_from = resume_dir / "model" if resume_dir is not None and not mc.lora_rank else mc.path
-        model = AutoModelForCausalLM.from_pretrained(full_from, dtype=self.dtype)
+        model = load_base_model(full_from, self.dtype)
+        vision = vision_tower_prefix(model) if encoder.vision else None
         if mc.lora_rank:
             peft = require("peft", "hf", "LoRA")
             if resume_dir is not None:
                 model = peft.PeftModel.from_pretrained(model, resume_dir / "model", is_trainable=True)
             else:
-                model = peft.get_peft_model(model, peft.LoraConfig(r=mc.lora_rank, lora_alpha=mc.lora_alpha,
-                                                                   target_modules=list(mc.lora_targets),
-                                                                   lora_dropout=0.0))
+                model = peft.get_peft_model(model, peft.LoraConfig(
+                    r=mc.lora_rank, lora_alpha=mc.lora_alpha, lora_dropout=0.0,
+                    target_modules=lora_modules(model, mc.lora_targets, vision),
+                    modules_to_save=[vision] if vision and mc.vision_tower == "train" else None))
+        elif vision and mc.vision_tower == "frozen":
+            for p in model.get_submodule(vision).parameters():
+                p.requires_grad_(False)
         if mc.gradient_checkpointing:
-            model.gradient_checkpointing_enable()
+            # Non-reentrant: with LoRA the checkpointed blocks' inputs carry no gradient of their own.
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.to(self.device)
         model.train()
-        return tokenizer, model
+        return encoder, model
+
+    @property
+    def frozen_vision(self) -> bool:
+        """Whether the renders' features are computed once per step (a VLM with a frozen tower)."""
+        return self.encoder.vision and self.config.model.vision_tower == "frozen"
 
     def _load_reference(self):
         """A frozen copy of the initial policy for the KL term (LoRA: the base with adapters off)."""
         if self.algorithm.config.kl_coef <= 0 or self.config.model.lora_rank:
             return None
-        from transformers import AutoModelForCausalLM
+        from agents.hf_chat import load_base_model
 
-        reference = AutoModelForCausalLM.from_pretrained(self.config.model.path, dtype=self.dtype).to(self.device)
+        reference = load_base_model(self.config.model.path, self.dtype).to(self.device)
         reference.eval()
         for p in reference.parameters():
             p.requires_grad_(False)
@@ -237,57 +256,11 @@ class Trainer:
         return lambda prompts: self.engine.generate(prompts, sampling)
 
     # ------------------------------------------------------------------ learner
-    def _forward(self, model, rows: list[tuple[list[int], list[int]]], with_values: bool = False):
-        """Per-token log-probabilities and entropies of each row's response under ``model``.
-
-        Returns ``(logprobs, entropy, mask, values)``; the token tensors are ``(B, T)`` with the
-        response left-aligned, ``values`` is ``(B,)`` (the value head on the last prompt token) or None.
-        """
-        import torch
-        width = max(len(p) + len(r) for p, r in rows)
-        longest = max(len(r) for _, r in rows)
-        pad = self.tokenizer.pad_token_id
-        input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
-        attention = torch.zeros((len(rows), width), dtype=torch.long)
-        positions = torch.zeros((len(rows), longest), dtype=torch.long)
-        targets = torch.full((len(rows), longest), pad, dtype=torch.long)
-        mask = torch.zeros((len(rows), longest))
-        for i, (prompt, response) in enumerate(rows):
-            sequence = prompt + response
-            input_ids[i, : len(sequence)] = torch.tensor(sequence)
-            attention[i, : len(sequence)] = 1
-            # logits at position k predict token k + 1.
-            positions[i, : len(response)] = torch.arange(len(prompt) - 1, len(prompt) - 1 + len(response))
-            targets[i, : len(response)] = torch.tensor(response)
-            mask[i, : len(response)] = 1.0
-        out = model(input_ids=input_ids.to(self.device), attention_mask=attention.to(self.device),
-                    output_hidden_states=with_values)
-        index = positions.to(self.device)
-        logits = out.logits.gather(1, index.unsqueeze(-1).expand(-1, -1, out.logits.shape[-1])).float()
-        logits = logits / self.sampling.temperature
-        log_softmax = logits.log_softmax(-1)
-        logprobs = log_softmax.gather(-1, targets.to(self.device).unsqueeze(-1)).squeeze(-1)
-        entropy = -(log_softmax.exp() * log_softmax).sum(-1)
-        values = None
-        if with_values:
-            last_prompt = torch.tensor([len(p) - 1 for p, _ in rows], device=self.device)
-            hidden = out.hidden_states[-1][torch.arange(len(rows), device=self.device), last_prompt]
-            values = self.value_head(hidden).squeeze(-1).float()
-        mask = mask.to(self.device)
-        return logprobs * mask, entropy * mask, mask, values
-
-    def _token_weights(self, samples, width: int):
-        import torch
-        weights = torch.ones((len(samples), width))
-        for i, s in enumerate(samples):
-            pieces = [self.tokenizer.decode([t], skip_special_tokens=True) for t in s.response_ids]
-            offsets, start = [], 0
-            for piece in pieces:
-                offsets.append((start, start + len(piece)))
-                start += len(piece)
-            w = self.algorithm.token_weights("".join(pieces), offsets, s.object_scores)
-            weights[i, : len(w)] = torch.as_tensor(np.asarray(w, dtype=np.float32))
-        return weights.to(self.device)
+    def _forward(self, model, rows, features=None, with_values: bool = False):
+        """Log-probabilities, entropies, mask and values of ``rows`` (see :func:`response_logprobs`)."""
+        return response_logprobs(model, self.encoder, rows, temperature=self.sampling.temperature,
+                                 device=self.device, features=features,
+                                 value_head=self.value_head if with_values else None)
 
     def _learn(self, episodes: list[Episode]) -> dict[str, float]:
         import torch
@@ -296,22 +269,28 @@ class Trainer:
 
         algo, opt = self.algorithm, self.config.optim
         samples = [s for e in episodes for s in e.turns]
-        rows = [(s.prompt_ids, s.response_ids) for s in samples]
+        rows = rows_of(episodes)
+        clock = time.perf_counter()
+        # A frozen tower sees each render once per step; the reference shares it (same weights).
+        features = RenderFeatures(self.model, self.encoder, rows, self.device) \
+            if self.frozen_vision and any(r.images for r in rows) else None
+        vision_seconds = time.perf_counter() - clock
         chunks = [list(range(i, min(i + opt.micro_batch_rows, len(rows))))
                   for i in range(0, len(rows), opt.micro_batch_rows)]
         # Old (and reference) log-probabilities under the learner before any update.
         old, ref, values_old, masks = [], [], [], []
         with torch.no_grad():
             for chunk in chunks:
-                lp, _, m, v = self._forward(self.model, [rows[i] for i in chunk], self.value_head is not None)
+                part = [rows[i] for i in chunk]
+                lp, _, m, v = self._forward(self.model, part, features, self.value_head is not None)
                 old.append(lp)
                 masks.append(m)
                 values_old.append(v)
                 if self.reference is not None:
-                    ref.append(self._forward(self.reference, [rows[i] for i in chunk])[0])
+                    ref.append(self._forward(self.reference, part, features)[0])
                 elif algo.config.kl_coef > 0:  # LoRA: the reference is the base with the adapters off
                     with self.model.disable_adapter():
-                        ref.append(self._forward(self.model, [rows[i] for i in chunk])[0])
+                        ref.append(self._forward(self.model, part, features)[0])
         kl_rows = None
         if ref and algo.config.kl_mode == "reward":
             from .algorithms import kl_reward_penalty
@@ -348,7 +327,7 @@ class Trainer:
                 self.optimizer.zero_grad(set_to_none=True)
                 for c in mini:
                     chunk = chunks[c]
-                    lp, entropy, mask, values = self._forward(self.model, [rows[i] for i in chunk],
+                    lp, entropy, mask, values = self._forward(self.model, [rows[i] for i in chunk], features,
                                                               self.value_head is not None)
                     width = lp.shape[1]
                     kwargs: dict[str, Any] = {"entropy": entropy}
@@ -358,7 +337,8 @@ class Trainer:
                         kwargs["values"] = values
                         kwargs["returns"] = returns[chunk]
                     if algo.config.object_modulation > 0:
-                        kwargs["token_weights"] = self._token_weights([samples[i] for i in chunk], width)
+                        kwargs["token_weights"] = token_weights(algo, self.tokenizer, [samples[i] for i in chunk],
+                                                                width, self.device)
                     loss, metrics = algo.loss(lp, old[c][:, :width], advantages[chunk], mask, **kwargs)
                     (loss * (len(chunk) / mini_rows)).backward()
                     for k, v in metrics.items():
@@ -375,6 +355,8 @@ class Trainer:
         out["lr"] = float(self.scheduler.get_last_lr()[0])
         out["advantage_abs_mean"] = float(advantages.abs().mean())
         out["logprob_gap_engine_learner"] = sampled_gap
+        out["time/vision_encode"] = vision_seconds
+        out["bytes_kept"] = float(sum(e.nbytes for e in episodes))
         if kl_rows is not None:
             out["kl_reward_penalty"] = float(np.mean(kl_rows))
         return out
@@ -385,7 +367,7 @@ class Trainer:
         clock = time.perf_counter()
         ro = self.config.rollout
         rooms = [self.rooms[i] for i in self.sampler.take(ro.rooms_per_step)]
-        episodes = self.driver.run(self._generate(greedy=False), self.tokenizer, rooms, ro.group_size,
+        episodes = self.driver.run(self._generate(greedy=False), self.encoder, rooms, ro.group_size,
                                    seed=self.config.seed * 1_000_003 + self.step_index * 10_007)
         timings = dict(self.driver.timings)
         learn_clock = time.perf_counter()
@@ -404,7 +386,7 @@ class Trainer:
         if not self.eval_rooms:
             raise ValueError("no evaluation rooms: set eval.every > 0 and an eval.split with matching rooms")
         clock = time.perf_counter()
-        episodes = self.driver.run(self._generate(greedy=True), self.tokenizer, self.eval_rooms, 1, seed=EVAL_SEED)
+        episodes = self.driver.run(self._generate(greedy=True), self.encoder, self.eval_rooms, 1, seed=EVAL_SEED)
         metrics = {"step": self.step_index, "eval/rooms": len(episodes), **episode_metrics(episodes, "eval/")}
         metrics["eval/first_turn_total"] = float(np.mean([e.turns[0].terms.get("total", 0.0) for e in episodes]))
         metrics["time/eval"] = time.perf_counter() - clock
@@ -440,7 +422,7 @@ class Trainer:
         path = Path(path) if path is not None else self.output_dir / "checkpoints" / f"step_{self.step_index:06d}"
         path.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(path / "model")
-        self.tokenizer.save_pretrained(path / "model")
+        self.encoder.save(path / "model")
         state = {
             "step": self.step_index,
             "optimizer": self.optimizer.state_dict(),
@@ -503,6 +485,27 @@ class Trainer:
         self.driver.close()
         if self._writer is not None:
             self._writer.close()
+
+
+def lora_modules(model: Any, names: Any, vision_prefix: str | None) -> list[str]:
+    """Full names of the modules called one of ``names``, outside the vision tower."""
+    names = set(names)
+    found = [name for name, _ in model.named_modules() if name.rsplit(".", 1)[-1] in names
+             and not (vision_prefix and (name == vision_prefix or name.startswith(vision_prefix + ".")))]
+    if not found:
+        raise ValueError(f"model.lora_targets {sorted(names)} name no module of the language model")
+    return found
+
+
+def _max_turns(env_id: str, env_kwargs: dict[str, Any]) -> int:
+    """Observations (so renders) one episode of ``env_id`` can show: its turn budget."""
+    import gymnasium as gym
+
+    import metaspatial_env  # noqa: F401  (registers the ids)
+    from metaspatial_env.env import EnvConfig
+
+    kwargs = {**gym.spec(env_id.rpartition(":")[2]).kwargs, **env_kwargs}  # "module:Id" is make()'s form
+    return int(kwargs.get("max_turns", EnvConfig.max_turns))
 
 
 def train(config: TrainConfig) -> list[dict[str, float]]:

@@ -15,7 +15,7 @@ import torch  # noqa: E402
 import metaspatial_env  # noqa: E402, F401
 from metaspatial_env.tasks.splits import load_split  # noqa: E402
 from training.engines import HFEngine, SamplingConfig  # noqa: E402
-from training.rollout import RolloutDriver, object_scores, prompt_ids  # noqa: E402
+from training.rollout import RolloutDriver, object_scores  # noqa: E402
 
 from .tiny_policy import save_tiny_policy  # noqa: E402
 
@@ -33,13 +33,12 @@ def ray_local():
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory, monkeypatch_module):
     """A tiny Qwen2 model and BPE tokenizer built here, saved and loaded back offline."""
-    from transformers import AutoModelForCausalLM
-
-    from agents.hf_policy import load_tokenizer
+    from agents.hf_chat import load_chat_model
 
     monkeypatch_module.setenv("HF_HUB_OFFLINE", "1")
     path = save_tiny_policy(tmp_path_factory.mktemp("tiny_policy"), ENV_ID, _rooms(30), ENV_KWARGS)
-    return load_tokenizer(path), AutoModelForCausalLM.from_pretrained(path)
+    model, encoder = load_chat_model(path)
+    return encoder, model
 
 
 @pytest.fixture(scope="module")
@@ -70,13 +69,17 @@ def test_object_scores_from_problems(problems, expected):
 
 
 def test_engine_logprobs_match_a_forward_pass(tiny):
-    tokenizer, model = tiny
-    engine = HFEngine(model, tokenizer)
-    prompts = [[1, 5, 9, 12], [1, 7]]
+    from agents.hf_chat import Prompt
+
+    encoder, model = tiny
+    engine = HFEngine(model, encoder)
+    texts = ["<|im_start|>user\nLay out the room.<|im_end|>\n<|im_start|>assistant\n", "a bed"]
     sampling = SamplingConfig(max_new_tokens=6, temperature=0.7)
     torch.manual_seed(0)
-    generations = engine.generate(prompts, sampling)
-    for prompt, g in zip(prompts, generations):
+    generations = engine.generate([Prompt(t) for t in texts], sampling)
+    for text, g in zip(texts, generations):
+        prompt = g.prompt_ids
+        assert prompt == encoder.tokenizer(text, add_special_tokens=False)["input_ids"]  # padding removed
         assert 1 <= len(g.response_ids) <= 6 and len(g.logprobs) == len(g.response_ids)
         ids = torch.tensor([prompt + g.response_ids])
         with torch.no_grad():
@@ -84,18 +87,18 @@ def test_engine_logprobs_match_a_forward_pass(tiny):
         expected = logits.log_softmax(-1).gather(-1, torch.tensor(g.response_ids)[:, None]).squeeze(-1)
         assert g.logprobs == pytest.approx(expected.tolist(), abs=1e-4)
     torch.manual_seed(0)
-    again = engine.generate(prompts, sampling)
+    again = engine.generate([Prompt(t) for t in texts], sampling)
     assert [g.response_ids for g in again] == [g.response_ids for g in generations]
 
 
 def test_driver_runs_groups_of_multi_turn_episodes(ray_local, tiny):
-    tokenizer, model = tiny
-    engine = HFEngine(model, tokenizer)
+    encoder, model = tiny
+    engine = HFEngine(model, encoder)
     driver = RolloutDriver(ENV_ID, ENV_KWARGS, num_workers=2, worker_num_cpus=0.5, overlap_chunks=2,
                            max_prompt_tokens=4096, system_prompt="")
     try:
         rooms = _rooms(2)
-        episodes = driver.run(lambda p: engine.generate(p, SamplingConfig(max_new_tokens=8)), tokenizer, rooms,
+        episodes = driver.run(lambda p: engine.generate(p, SamplingConfig(max_new_tokens=8)), encoder, rooms,
                               group_size=3, seed=11)
     finally:
         driver.close()
@@ -118,8 +121,8 @@ def test_driver_runs_groups_of_multi_turn_episodes(ray_local, tiny):
 
 
 def test_dead_worker_is_replaced_and_its_episodes_finish(ray_local, tiny):
-    tokenizer, model = tiny
-    engine = HFEngine(model, tokenizer)
+    encoder, model = tiny
+    engine = HFEngine(model, encoder)
     rooms = _rooms(2)
 
     def play(kill_after_first_call: bool):
@@ -134,7 +137,7 @@ def test_dead_worker_is_replaced_and_its_episodes_finish(ray_local, tiny):
             return engine.generate(prompts, SamplingConfig(max_new_tokens=8, greedy=True))
 
         try:
-            return driver.run(generate, tokenizer, rooms, group_size=2, seed=3), driver.restarts
+            return driver.run(generate, encoder, rooms, group_size=2, seed=3), driver.restarts
         finally:
             driver.close()
 
@@ -149,9 +152,9 @@ def test_dead_worker_is_replaced_and_its_episodes_finish(ray_local, tiny):
 def test_prompt_ids_use_the_chat_template_and_shared_conversation(tiny):
     from metaspatial_env.prompting import Conversation
 
-    tokenizer, _ = tiny
+    encoder, _ = tiny
     conversation = Conversation(images=False, system_prompt="")
     conversation.observe({"text": "Lay out this room."})
-    ids = prompt_ids(tokenizer, conversation)
-    text = tokenizer.decode(ids)
+    ids = encoder.inputs([encoder.prompt(conversation)])["input_ids"][0].tolist()
+    text = encoder.tokenizer.decode(ids)
     assert text.endswith("<|im_start|>assistant\n") and "Lay out this room." in text

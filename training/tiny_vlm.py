@@ -1,6 +1,13 @@
 """A tiny Qwen2.5-VL-architecture checkpoint built offline: config with tiny dims, a BPE
 tokenizer trained with ``tokenizers`` on the project's own prompts, the real Qwen2.5-VL
-processor; saved with ``save_pretrained`` so tests load it through ``from_pretrained``."""
+processor; saved with ``save_pretrained`` so the trainer, the ``hf:`` policy and the tests load it
+through ``from_pretrained``.
+
+Its weights are random: it exercises the whole VLM path (processor, image tokens, pixels through
+generation and the learner, checkpoints) on a CPU in seconds, and learns nothing worth keeping.
+``python -m training.tiny_vlm --out out/tiny_vlm`` writes the one ``configs/cpu_tiny_vlm_grpo.yaml``
+trains.
+"""
 
 from __future__ import annotations
 
@@ -65,3 +72,17 @@ def build_tiny_qwen25_vl(path: Path, seed: int = 0) -> Path:
     model.save_pretrained(path)
     processor.save_pretrained(path)
     return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m training.tiny_vlm", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="out/tiny_vlm", help="directory to write the checkpoint to")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random weights")
+    args = parser.parse_args(argv)
+    print(build_tiny_qwen25_vl(Path(args.out), args.seed))
+
+
+if __name__ == "__main__":
+    main()
