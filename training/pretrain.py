@@ -127,10 +127,9 @@ def demonstrations(tasks: list, noise: float, seed: int, max_turns: int = 2,
 
     import metaspatial_env  # noqa: F401
     from agents import make_policy
+    from agents.hf_chat import text_messages
     from metaspatial_env.actions import parse_action
     from metaspatial_env.prompting import Conversation
-
-    from agents.hf_chat import text_messages
 
     rng = np.random.default_rng(seed)
     env = gym.make("MetaSpatial-Text-v0", max_turns=max_turns, terminate_on_success=False)

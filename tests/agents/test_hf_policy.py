@@ -17,9 +17,9 @@ from agents.runner import run_episode
 from agents.server import create_app
 from metaspatial_env.prompting import SYSTEM_PROMPT, message_images
 from metaspatial_env.tasks.splits import load_split
+from training.tiny_vlm import build_tiny_qwen25_vl
 
 from .serving import running_server
-from training.tiny_vlm import build_tiny_qwen25_vl
 
 
 @pytest.fixture(scope="module")
