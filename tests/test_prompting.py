@@ -137,6 +137,25 @@ def test_budget_drops_old_images_then_old_turns_and_keeps_task_and_latest():
     assert len(message_images(messages)) == 1  # the latest render stays
 
 
+def test_prompt_images_name_the_observations_whose_renders_the_prompt_holds():
+    renders = [np.full((280, 280, 3), k, np.uint8) for k in range(5)]  # 100 visual tokens each
+    full = Conversation()
+    full.observe({"text": "task prompt " * 20, "image": renders[0]})
+    for turn in range(1, 5):
+        full.answer(f"answer {turn}")
+        full.observe({"text": f"feedback {turn} " * 20, "image": renders[turn]}, {"reward_total": 0.1})
+    assert full.prompt_images() == [0, 1, 2, 3, 4]
+    tight = Conversation(max_prompt_tokens=full_tokens(full) - 150)  # two old renders must go
+    tight.observe({"text": "task prompt " * 20, "image": renders[0]})
+    for turn in range(1, 5):
+        tight.answer(f"answer {turn}")
+        tight.observe({"text": f"feedback {turn} " * 20, "image": renders[turn]}, {"reward_total": 0.1})
+    shown = tight.prompt_images()
+    assert shown == [2, 3, 4]  # the oldest first
+    images = message_images(tight.messages("hf"))
+    assert [int(np.asarray(i)[0, 0, 0]) for i in images] == shown  # the same renders, in chat order
+
+
 def full_tokens(conversation: Conversation) -> int:
     """What the budget counts for the whole history (texts, 4 per message, 100 per image, the summary line)."""
     messages = conversation.messages("hf")

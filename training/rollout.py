@@ -3,9 +3,12 @@
 :class:`EnvWorker` (a Ray actor) owns envs built with ``gym.make(env_id, **env_kwargs)``, one per
 episode slot, and resets / steps several of them per call. :class:`RolloutDriver` runs a batch of
 episodes (``group_size`` per room, so group-based algorithms can compare them): each turn it builds
-every active episode's chat messages, generates all their answers in one engine call, steps the
-envs on the workers, and records per turn the prompt and response token ids, the sampling
-log-probabilities, the reward and its terms, the done flags and per-object scores. With
+every active episode's prompt with the model's :class:`~agents.hf_chat.ChatEncoder` (the render
+of every observation within the token budget, for a VLM), generates all their answers in one
+engine call, steps the envs on the workers, and records per turn the prompt ids as the engine
+expanded them, which of the episode's renders the prompt held, the response token ids, the
+sampling log-probabilities, the reward and its terms, the done flags and per-object scores. The
+renders are kept once per episode (``Episode.renders``, uint8), not per row. With
 ``overlap_chunks > 1`` the turn's batch is generated in chunks and each chunk's env steps run on
 the workers while the next chunk is generated.
 

@@ -187,4 +187,9 @@ def test_every_bundled_config_builds_a_trainer_and_takes_a_step(ray_local, tiny_
         trainer.close()
     assert metrics["step"] == 1 and metrics["grad_norm"] > 0
     assert metrics["images_per_prompt"] > 0 if vision else metrics["images_per_prompt"] == 0
-    assert (tmp_path / "checkpoints" / "step_000001" / "model").is_dir()
+    checkpoint = tmp_path / "checkpoints" / "step_000001" / "model"
+    assert (checkpoint / ("adapter_config.json" if config.model.lora_rank else "config.json")).is_file()
+    from agents import make_policy
+
+    policy = make_policy(f"hf:{checkpoint}", max_new_tokens=4, device="cpu")  # LoRA: loads on its base
+    assert policy.vision == vision
