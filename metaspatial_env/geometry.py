@@ -267,7 +267,19 @@ def _dot(u: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 def _signed_area(poly: np.ndarray) -> float:
     x, y = poly[:, 0], poly[:, 1]
-    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+    return 0.5 * (_ordered_dot(x, np.roll(y, -1)) - _ordered_dot(y, np.roll(x, -1)))
+
+
+def _ordered_dot(u: np.ndarray, v: np.ndarray) -> float:
+    """``u . v`` summed left to right from +0.0, the same bits on every CPU.
+
+    ``np.dot`` goes to BLAS, whose kernel (picked by the CPU: AVX-512, AVX2, SSE) changes the order
+    of the sum and so the last bits of a footprint's area; rewards must not depend on the machine.
+    """
+    total = 0.0
+    for a, b in zip(u.tolist(), v.tolist()):
+        total += a * b
+    return total
 
 
 def polygon_area(poly: np.ndarray) -> float:

@@ -300,7 +300,8 @@ class PhysicsWorld:
             id=body.id,
             box=Box(size=tuple(box.size), center=tuple(float(c) for c in end),
                     z_angle=heading_from_quaternion(orn)),
-            displacement=float(np.linalg.norm(end - start)),
+            # not np.linalg.norm: its BLAS dot rounds by the CPU's kernel; rewards must not depend on the machine
+            displacement=math.sqrt(sum(float(d) * float(d) for d in end - start)),
             drop=max(0.0, float(start[2] - end[2])),
             rotation=math.degrees(_rotation_angle(quaternion_from_heading(box.z_angle), orn)),
         )
