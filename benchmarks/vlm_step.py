@@ -62,19 +62,17 @@ def run_mode(mode: str, steps: int) -> dict:
     ray.init(num_cpus=2, include_dashboard=False, configure_logging=False)
     trainer = Trainer(config)
     extra = {}
+    original, captured = trainer.driver.run, {}
+
+    def run(*args, **kwargs):  # keeps the step's episodes, to price their rows
+        captured["episodes"] = original(*args, **kwargs)
+        return captured["episodes"]
+
+    trainer.driver.run = run
     try:
         history = []
         for _ in range(steps + 1):
-            original = trainer.driver.run
-            captured = {}
-
-            def run(*args, **kwargs):
-                captured["episodes"] = original(*args, **kwargs)
-                return captured["episodes"]
-
-            trainer.driver.run = run
             history.append(trainer.step())
-            trainer.driver.run = original
             rows = rows_of(captured["episodes"])
             if trainer.encoder.vision:
                 # what storing each row's float pixel_values would hold (the images it replays)
@@ -107,9 +105,12 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_mode(args.mode, args.steps)))
         return 0
     results = {}
+    root = str(Path(__file__).resolve().parents[1])  # the checkout, wherever this was started from
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
     for mode in MODES:
         done = subprocess.run([sys.executable, "-m", "benchmarks.vlm_step", "--mode", mode, "--steps", str(args.steps)],
-                              capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+                              capture_output=True, text=True, cwd=root,
+                              env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": path})
         if done.returncode != 0:
             print(f"{mode} failed:\n{done.stderr[-3000:]}", file=sys.stderr)
             return 1
