@@ -212,7 +212,7 @@ class live_weights:
             self.model.merge_adapter()
         pairs = []
         for name, tensor in self.model.state_dict().items():
-            if "lora_" in name or "modules_to_save" in name and ".original_module." in name:
+            if "lora_" in name or ".original_module." in name:  # adapters; the frozen twin of a trained module
                 continue
             if self.merged:
                 name = name.removeprefix("base_model.model.").replace(".base_layer.", ".")

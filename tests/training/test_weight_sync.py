@@ -76,3 +76,19 @@ def test_full_model_pushes_its_own_tensors(tiny):
         pushed = dict(pairs)
     assert set(pushed) == set(model.state_dict())
     assert image_processor_settings(encoder.processor) == {"min_pixels": 56 * 56, "max_pixels": 112 * 224}
+
+
+def test_trained_vision_tower_is_pushed_once_under_its_base_names(tiny):
+    model, _ = tiny
+    vision = vision_tower_prefix(model)
+    targets = lora_modules(model, ("q_proj",), vision)
+    wrapped = peft.get_peft_model(copy.deepcopy(model), peft.LoraConfig(r=4, target_modules=targets,
+                                                                         modules_to_save=[vision]))
+    trained = next(p for n, p in wrapped.named_parameters() if ".modules_to_save.default." in n)
+    with torch.no_grad():
+        trained.add_(1.0)  # the trained copy moves; the original stays behind for the reference
+    expected = copy.deepcopy(wrapped).merge_and_unload().state_dict()
+    with live_weights(wrapped) as pairs:
+        pushed = dict(pairs)
+    assert set(pushed) == set(expected)
+    assert all(torch.equal(pushed[k], expected[k]) for k in expected)
