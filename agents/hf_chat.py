@@ -148,8 +148,8 @@ class ChatEncoder:
                   pixels: bool = True) -> dict[str, Any]:
         """A right-padded batch of stored token ids and each row's renders (the learner's replay).
 
-        ``pixels=False`` leaves out ``pixel_values`` (the caller brings the encoded images) but
-        keeps the grid sizes and image-token types the model's positions need.
+        ``pixels=False`` leaves the images to the caller (it brings their encoded features and grid
+        sizes) and keeps the image-token types the model's 3D positions need.
         """
         torch = require("torch", "hf", "the chat encoder")
         width = max(len(ids) for ids, _ in rows)
@@ -163,15 +163,13 @@ class ChatEncoder:
         if self.processor is None or not images:
             return batch
         batch["mm_token_type_ids"] = torch.as_tensor(self.processor.create_mm_token_type_ids(input_ids.tolist()))
-        batch.update(self.pixels(images, with_values=pixels))
+        if pixels:
+            batch.update(self.pixels(images))
         return batch
 
-    def pixels(self, images: Sequence[np.ndarray], with_values: bool = True) -> dict[str, Any]:
+    def pixels(self, images: Sequence[np.ndarray]) -> dict[str, Any]:
         """``pixel_values`` and ``image_grid_thw`` of images, by the processor's image processor."""
-        out = dict(self.processor.image_processor(images=list(images), return_tensors="pt"))
-        if not with_values:
-            out.pop("pixel_values", None)
-        return out
+        return dict(self.processor.image_processor(images=list(images), return_tensors="pt"))
 
     def decode(self, ids: Sequence[int]) -> str:
         return self.tokenizer.decode(list(ids), skip_special_tokens=True)

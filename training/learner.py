@@ -60,13 +60,15 @@ class RenderFeatures:
                 unique.setdefault(key, image)
         keys = list(unique)
         self.features: dict[tuple[int, int], Any] = {}
+        self.grids: dict[tuple[int, int], Any] = {}
         with torch.no_grad():
             for start in range(0, len(keys), RENDERS_PER_CALL):
                 chunk = keys[start:start + RENDERS_PER_CALL]
                 pixels = encoder.pixels([unique[k] for k in chunk])
                 out = model.get_image_features(pixels["pixel_values"].to(device), pixels["image_grid_thw"].to(device))
-                for key, feature in zip(chunk, out.pooler_output):
+                for key, feature, grid in zip(chunk, out.pooler_output, pixels["image_grid_thw"]):
                     self.features[key] = feature.detach()
+                    self.grids[key] = grid
 
     def __len__(self) -> int:
         return len(self.features)
@@ -77,6 +79,12 @@ class RenderFeatures:
 
         pooled = tuple(self.features[key] for row in rows for key in row.image_keys)
         return {"image": BaseModelOutputWithPooling(pooler_output=pooled)}
+
+    def grid(self, rows: Sequence[Row]):
+        """``image_grid_thw`` of the rows' images in prompt order (the model's 3D positions need it)."""
+        import torch
+
+        return torch.stack([self.grids[key] for row in rows for key in row.image_keys])
 
 
 def response_logprobs(model: Any, encoder: Any, rows: Sequence[Row], *, temperature: float, device: Any,
@@ -105,6 +113,7 @@ def response_logprobs(model: Any, encoder: Any, rows: Sequence[Row], *, temperat
     inputs = {k: v.to(device) for k, v in batch.items()}
     if features is not None and images and any(r.image_keys for r in rows):
         inputs["mm_encoder_outputs"] = features.outputs(rows)
+        inputs["image_grid_thw"] = features.grid(rows).to(device)
     out = model(**inputs, logits_to_keep=positions.to(device), output_hidden_states=value_head is not None)
     logits = out.logits.float() / temperature
     if encoder.forbidden_ids:  # the engines never sample these: the same law here
