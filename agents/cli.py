@@ -17,6 +17,17 @@ from pathlib import Path
 DEFAULT_DEMO_POLICIES = "heuristic,random"
 
 
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1 (``--rooms 0`` is a usage error, not a division by zero)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
 def _pick_rooms(tasks, count: int) -> list[str]:
     """The first room of each room type, in split order, then more until ``count``."""
     chosen, seen = [], set()
@@ -114,19 +125,51 @@ def json_object(text: str) -> dict:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    """Evaluate one policy over a split; write results.json, episodes.csv and report.html."""
-    from agents.evaluate import METRIC_LABELS, Estimate, EvalConfig
+    """Evaluate one policy over a split; write episodes.jsonl (as it goes), results.json,
+    episodes.csv and report.html.
+
+    A folder that cannot take the run (another run's results without --resume, not writable, a run
+    with other settings) is bad input: one line, exit 2 (:func:`metaspatial_env.cli.main`). Ctrl-C
+    or SIGTERM: results.json is marked partial, one line says how to continue (--resume), exit 130.
+    Any other failure also leaves results.json partial before main reports it.
+    """
+    import signal
+
+    from agents.evaluate import EPISODES_JSONL, METRIC_LABELS, Estimate, EvalConfig, register_config_secrets
     from agents.evaluate import evaluate as run_evaluation
 
+    out = Path(args.out)
     config = EvalConfig(policy=args.policy, split=args.split, min_objects=args.min_objects,
                         max_objects=args.max_objects, episodes=args.episodes, turns=args.turns,
                         workers=args.workers, env_id=args.env, env_kwargs=args.env_kwargs,
                         policy_kwargs=args.policy_kwargs, seed=args.seed, images=not args.no_images)
-    results = run_evaluation(config, Path(args.out))
+    register_config_secrets(config)
+    try:  # SIGTERM (a scheduler, `kill`) ends the run like Ctrl-C: partial results, resumable
+        previous = signal.signal(signal.SIGTERM, _sigterm_interrupts)
+    except ValueError:  # not the main thread
+        previous = None
+    try:
+        results = run_evaluation(config, out, resume=args.resume)
+    except KeyboardInterrupt:
+        print(f"metaspatial eval: interrupted; the finished episodes are in {out / EPISODES_JSONL} and "
+              f"{out / 'results.json'} is marked partial; rerun with --resume to continue", file=sys.stderr)
+        return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     for name, metric in results["metrics"].items():
-        print(f"{METRIC_LABELS[name]:>26}: {Estimate(**metric).format()}")
-    print(f"wrote {Path(args.out) / 'results.json'}, episodes.csv and report.html")
+        print(f"{METRIC_LABELS.get(name, name):>26}: {Estimate(**metric).format()}")
+    steps = results["judge_steps"]
+    if steps["steps"]:
+        print(f"{'judge failures':>26}: {steps['failed']} of {steps['steps']} judged steps got no grade "
+              f"(mean reward per turn counts the {steps['graded']} graded ones; see judge_error in episodes.csv)")
+    print(f"wrote {out / 'results.json'} (complete, {results['episodes_done']} episodes), "
+          f"{EPISODES_JSONL}, episodes.csv and report.html")
     return 0
+
+
+def _sigterm_interrupts(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def compare(args: argparse.Namespace) -> int:
@@ -152,7 +195,12 @@ def serve_policy(args: argparse.Namespace) -> int:
     """Serve a policy as an OpenAI-compatible /v1/chat/completions endpoint."""
     from agents.server import serve
 
-    serve(args.policy, host=args.host, port=args.port, policy_kwargs=args.policy_kwargs)
+    try:
+        serve(args.policy, host=args.host, port=args.port, policy_kwargs=args.policy_kwargs, token=args.token,
+              max_body_bytes=args.max_body_bytes, max_image_pixels=args.max_image_pixels)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
     return 0
 
 
@@ -161,8 +209,8 @@ def add_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", default="MetaSpatial-v0", help="registered env id (MetaSpatial-v0 renders with Blender)")
     p.add_argument("--renderer", default=None, help="override the env's renderer: blender or raster")
     p.add_argument("--split", default="test")
-    p.add_argument("--rooms", type=int, default=8, help="how many rooms (one per room type first)")
-    p.add_argument("--turns", type=int, default=3)
+    p.add_argument("--rooms", type=positive_int, default=8, help="how many rooms (one per room type first)")
+    p.add_argument("--turns", type=positive_int, default=3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="out/demo")
     p.set_defaults(func=demo)
@@ -171,17 +219,20 @@ def add_demo(p: argparse.ArgumentParser) -> None:
 def add_eval(e: argparse.ArgumentParser) -> None:
     e.add_argument("--policy", required=True, help="policy name, e.g. heuristic, openai:gpt-4o, hf:PATH")
     e.add_argument("--split", default="test", help="a bundled split or generated:FIRST_SEED:COUNT")
-    e.add_argument("--min-objects", type=int, default=None, help="only rooms with at least this many objects")
-    e.add_argument("--max-objects", type=int, default=None, help="only rooms with at most this many objects")
-    e.add_argument("--episodes", type=int, default=None, help="rooms, in split order (default: all)")
-    e.add_argument("--turns", type=int, default=3)
-    e.add_argument("--workers", type=int, default=1, help="spawned worker processes")
+    e.add_argument("--min-objects", type=positive_int, default=None, help="only rooms with at least this many objects")
+    e.add_argument("--max-objects", type=positive_int, default=None, help="only rooms with at most this many objects")
+    e.add_argument("--episodes", type=positive_int, default=None, help="rooms, in split order (default: all)")
+    e.add_argument("--turns", type=positive_int, default=3)
+    e.add_argument("--workers", type=positive_int, default=1, help="spawned worker processes")
     e.add_argument("--env", default="MetaSpatial-Fast-v0", help="registered env id")
     e.add_argument("--env-kwargs", type=json_object, default={}, help='JSON, e.g. \'{"judge": {"model": "gpt-4o"}}\'')
     e.add_argument("--policy-kwargs", type=json_object, default={}, help="JSON keyword arguments of the policy")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--no-images", action="store_true", help="do not save per-turn images")
-    e.add_argument("--out", default="out/eval")
+    e.add_argument("--out", default="out/eval", help="output folder; a fresh run refuses one holding "
+                   "another run's results")
+    e.add_argument("--resume", action="store_true", help="continue the (partial) run in --out: episodes "
+                   "already in its episodes.jsonl are not played again")
     e.set_defaults(func=evaluate)
 
 
@@ -192,9 +243,21 @@ def add_compare(c: argparse.ArgumentParser) -> None:
     c.set_defaults(func=compare)
 
 
+#: serve-policy's bounds (agents.server's DEFAULT_MAX_BODY_BYTES / DEFAULT_MAX_IMAGE_PIXELS, kept
+#: here so that ``serve-policy --help`` does not import the server).
+SERVE_MAX_BODY_BYTES = 16 * 1024 * 1024
+SERVE_MAX_IMAGE_PIXELS = 4096 * 4096
+
+
 def add_serve_policy(s: argparse.ArgumentParser) -> None:
     s.add_argument("policy", help="policy name, e.g. heuristic or hf:PATH")
-    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--host", default="127.0.0.1", help="a non-loopback host without a token is warned about")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--policy-kwargs", type=json_object, default={}, help="JSON keyword arguments of the policy")
+    s.add_argument("--token", default=None, help="require 'Authorization: Bearer TOKEN' on every request "
+                   "(default: $METASPATIAL_POLICY_TOKEN, which keeps it out of the process list)")
+    s.add_argument("--max-body-bytes", type=int, default=SERVE_MAX_BODY_BYTES,
+                   help="larger request bodies are refused with 413 (default: %(default)s, 16 MiB)")
+    s.add_argument("--max-image-pixels", type=int, default=SERVE_MAX_IMAGE_PIXELS,
+                   help="images declaring more pixels are refused with 400 before decoding (default: %(default)s)")
     s.set_defaults(func=serve_policy)

@@ -1,5 +1,5 @@
 """The evaluation harness: run a policy over a split in parallel workers, measure it the way
-papers do, and write ``results.json``, ``episodes.csv`` and ``report.html``.
+papers do, and write ``episodes.jsonl``, ``results.json``, ``episodes.csv`` and ``report.html``.
 
 Workers are processes from the ``spawn`` context (Mesa's GL state and PyBullet clients do not
 survive ``fork``); each builds one env and one policy and plays the rooms it is handed. An
@@ -15,21 +15,76 @@ term), success rate, mean reward per turn, and when the env has a judge, the jud
 of the 0-1 ``judge`` term over episodes that got a grade) and the physically-grounded score
 (the judge score counted only when the layout is complete, parsed cleanly, collision-free and
 in bounds, else 0, after LayoutVLM's physically-grounded semantic alignment score).
+
+Totals with and without the judge. A step's ``total`` is the weighted mean of the terms present,
+so when the judge fails on some steps (no grade: the term is absent) those totals are on another
+scale than the graded ones. When the env has a judge, evaluation therefore never averages the two:
+
+- ``reward_per_turn`` (and the reward-per-turn curve) counts only the steps where the judge
+  answered (``n`` says how many);
+- ``total_no_judge`` is the mean over *every* step of the total without the judge term (the
+  env's reward weights over the other terms; each turn carries it as ``total_no_judge``), the
+  same scale whatever the judge did and the scale of a run without a judge; its curve is
+  ``reward_per_turn_no_judge``;
+- ``judge_steps`` in ``results.json`` counts the judged steps, how many got a grade and how many
+  failed (``judge_error`` on the turn, and in ``episodes.csv`` / ``report.html``).
+
+Output folder (``out``) and what survives an interruption:
+
+- ``episodes.jsonl``: one JSON line per finished episode (``index`` in split order, then the
+  episode), appended and flushed (fsync) as each episode finishes, in whatever order workers
+  finish them. It is the record of the run: nothing else is needed to resume.
+- ``results.json``: written atomically (a temporary file, then ``os.replace``): once before the
+  first episode with ``"complete": false``, again with ``"complete": false`` over the episodes
+  done when the run is interrupted (KeyboardInterrupt / SIGINT, SIGTERM through the CLI, or an
+  error), and with ``"complete": true`` at the end. ``episodes_done`` / ``episodes_total`` say how
+  far it got. After a SIGKILL it is the one from the start; ``--resume`` recomputes it.
+- ``episodes.csv`` and ``report.html``: written (atomically) with every ``results.json``.
+
+A fresh run refuses a folder that holds another run's files (:data:`RUN_FILES`) with one
+:class:`OutputError` rather than mixing or deleting them; ``resume=True`` (``--resume``) instead
+continues the run recorded there: the episodes already in ``episodes.jsonl`` are not played again,
+the others are (each recorded exactly once), and the results are marked complete at the end. The
+config must be the one of that run (``workers`` may differ); resuming a folder with no run in it
+starts one. A partial run that recorded no episode (it failed or was killed before its first:
+a typo in the policy name, say) holds nothing to keep: any run replaces it. The folder is checked
+writable before any episode is played.
+
+Secrets: ``api_key`` / ``token`` values in ``policy_kwargs`` or ``env_kwargs`` (and the judge's
+key) are registered with :mod:`metaspatial_env.redact`, and everything written (each JSONL line,
+``results.json``, the CSV, the HTML) goes through :func:`~metaspatial_env.redact.redact_data`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import html
+import io
 import json
 import math
 import multiprocessing
-from collections.abc import Iterable, Sequence
+import os
+import signal
+import tempfile
+import threading
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from metaspatial_env.reward import TERMS
+from metaspatial_env.redact import SECRET_ARGUMENTS, redact_data, register_secret
+from metaspatial_env.reward import TERMS, total_reward
+
+#: The per-episode record (append-only JSON lines) and the files computed from it.
+EPISODES_JSONL = "episodes.jsonl"
+RESULTS_JSON = "results.json"
+EPISODES_CSV = "episodes.csv"
+REPORT_HTML = "report.html"
+#: Files that make a folder hold a run's results (a fresh run refuses such a folder).
+RUN_FILES = (RESULTS_JSON, EPISODES_JSONL, EPISODES_CSV, REPORT_HTML)
+#: Config fields a resumed run may change (they do not change what an episode records).
+RESUMABLE_CHANGES = ("workers",)
 
 #: Two-sided 95 % normal quantile.
 Z95 = 1.959963984540054
@@ -51,6 +106,7 @@ METRIC_LABELS = {
     "relations": "relation satisfaction",
     "success": "success rate",
     "reward_per_turn": "mean reward per turn",
+    "total_no_judge": "mean total without judge",
     "judge": "judge score",
     "physically_grounded": "physically-grounded score",
 }
@@ -145,7 +201,40 @@ def _policy_kwargs(config: EvalConfig) -> dict[str, Any]:
     return kwargs
 
 
-def _start_worker(config: dict[str, Any], out: str | None) -> None:
+def register_config_secrets(config: EvalConfig) -> None:
+    """Register the secrets ``config`` carries: ``api_key`` / ``token`` ... values anywhere in its
+    policy or env arguments, and the key the judge reads from its ``api_key_env`` variable."""
+
+    def walk(value: Any) -> None:
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                if isinstance(key, str) and key.lower() in SECRET_ARGUMENTS and isinstance(item, str):
+                    register_secret(item)
+                else:
+                    walk(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+
+    walk(config.policy_kwargs)
+    walk(config.env_kwargs)
+    judge = config.env_kwargs.get("judge")
+    if isinstance(judge, Mapping):
+        register_secret(os.environ.get(str(judge.get("api_key_env", "OPENAI_API_KEY"))))
+
+
+def _start_worker(config: dict[str, Any], out: str | None, pooled: bool = False) -> None:
+    if pooled:  # Ctrl-C reaches the whole process group: the parent handles it, workers just stop
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            _build_worker(config, out)
+        except Exception as error:  # a pool respawns a worker whose initializer fails, forever:
+            _WORKER["error"] = error  # fail the worker's first episode instead
+        return
+    _build_worker(config, out)
+
+
+def _build_worker(config: dict[str, Any], out: str | None) -> None:
     import gymnasium as gym
 
     import metaspatial_env  # noqa: F401  (registers the ids)
@@ -153,6 +242,7 @@ def _start_worker(config: dict[str, Any], out: str | None) -> None:
     from . import make_policy
 
     cfg = EvalConfig(**config)
+    register_config_secrets(cfg)
     _WORKER["config"] = cfg
     _WORKER["out"] = None if out is None else Path(out)
     # Every episode resets with its room's task dict, so the env's own split is only a default.
@@ -166,14 +256,21 @@ def _play(job: tuple[int, dict[str, Any]]) -> dict[str, Any]:
 
     from .runner import run_episode
 
+    if "error" in _WORKER:
+        raise _WORKER["error"]
     index, task = job
     cfg: EvalConfig = _WORKER["config"]
     out: Path | None = _WORKER["out"]
     keep_images = cfg.images and out is not None
-    record = run_episode(_WORKER["env"], _WORKER["policy"], task=task, seed=cfg.seed + index,
-                         keep_images=keep_images)
+    env = _WORKER["env"]
+    record = run_episode(env, _WORKER["policy"], task=task, seed=cfg.seed + index, keep_images=keep_images)
     episode = record.summary()
     episode["prompt"] = record.prompt
+    reward_config = getattr(env.unwrapped, "reward_config", None)
+    for turn, summary in zip(record.turns, episode["turns"]):
+        no_judge = _total_without_judge(turn.terms, reward_config)
+        if no_judge is not None:
+            summary["total_no_judge"] = round(no_judge, 4)
     if keep_images:
         folder = out / "images" / record.task_id
         folder.mkdir(parents=True, exist_ok=True)
@@ -187,32 +284,67 @@ def _play(job: tuple[int, dict[str, Any]]) -> dict[str, Any]:
     return episode
 
 
-def run_episodes(config: EvalConfig, out: Path | None = None, progress: bool = True) -> list[dict[str, Any]]:
-    """Play ``config``'s rooms in ``config.workers`` spawned processes; episodes in split order."""
-    from tqdm import tqdm
+def _play_indexed(job: tuple[int, dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+    return job[0], _play(job)
 
+
+def _total_without_judge(terms: Mapping[str, float], reward_config) -> float | None:
+    """A turn's total over its terms other than ``judge`` (None when that cannot be known)."""
+    if "judge" not in terms:
+        return terms.get("total")
+    if reward_config is None:
+        return None
+    return total_reward({k: v for k, v in terms.items() if k not in ("total", "judge")}, reward_config)
+
+
+def load_jobs(config: EvalConfig) -> list[tuple[int, dict[str, Any]]]:
+    """``(index, task dict)`` of every room ``config`` evaluates, in split order."""
     from metaspatial_env.tasks.splits import load_rooms
 
-    tasks = load_rooms(config.split, config.min_objects, config.max_objects)
-    jobs = list(enumerate(t.to_dict() for t in tasks[: config.episodes]))
+    tasks = load_rooms(config.split, config.min_objects, config.max_objects, config.episodes)  # cut before generating
+    return list(enumerate(t.to_dict() for t in tasks))
+
+
+def run_episodes(config: EvalConfig, out: Path | None = None, progress: bool = True,
+                 jobs: Sequence[tuple[int, dict[str, Any]]] | None = None,
+                 on_episode=None, done: int = 0) -> list[dict[str, Any]]:
+    """Play ``config``'s rooms (or ``jobs``) in ``config.workers`` spawned processes.
+
+    ``on_episode(index, episode)`` is called in this process as each episode finishes (in the order
+    they finish); the return value is the episodes in ``jobs`` order. ``done`` only starts the
+    progress bar further on (episodes recorded before).
+    """
+    from tqdm import tqdm
+
+    jobs = load_jobs(config) if jobs is None else list(jobs)
+    position = {index: i for i, (index, _) in enumerate(jobs)}
     episodes: list[dict[str, Any]] = [{} for _ in jobs]
     args = (asdict(config), None if out is None else str(out))
-    with tqdm(total=len(jobs), desc=f"eval {config.policy}", unit="room", disable=not progress) as bar:
+
+    def finished(index: int, episode: dict[str, Any]) -> None:
+        episodes[position[index]] = episode
+        if on_episode is not None:
+            on_episode(index, episode)
+        bar.update()
+
+    with tqdm(total=done + len(jobs), initial=done, desc=f"eval {config.policy}", unit="room",
+              disable=not progress) as bar:
+        if not jobs:
+            return episodes
         if config.workers == 1:
             _start_worker(*args)
             try:
                 for job in jobs:
-                    episodes[job[0]] = _play(job)
-                    bar.update()
+                    finished(*_play_indexed(job))
             finally:
                 _WORKER["env"].close()
                 _WORKER.clear()
         else:
             context = multiprocessing.get_context("spawn")
-            with context.Pool(config.workers, initializer=_start_worker, initargs=args) as pool:
-                for job, episode in zip(jobs, pool.imap(_play, jobs)):
-                    episodes[job[0]] = episode
-                    bar.update()
+            with context.Pool(min(config.workers, len(jobs)), initializer=_start_worker,
+                              initargs=(*args, True)) as pool:
+                for index, episode in pool.imap_unordered(_play_indexed, jobs):
+                    finished(index, episode)
     return episodes
 
 
@@ -229,12 +361,50 @@ def _final_passes(episode: dict[str, Any], kinds: Iterable[str]) -> bool:
     return not any(counts.get(kind) for kind in kinds)
 
 
-def reward_per_turn(episodes: Sequence[dict[str, Any]], turns: int) -> list[Estimate]:
-    """Mean ``total`` at each turn, an ended episode keeping its last layout's total."""
+def _judged(turn: dict[str, Any]) -> bool:
+    """Whether the env's judge was asked about this turn (it graded it, or failed to)."""
+    return "judge" in turn["terms"] or bool(turn.get("judge_error"))
+
+
+def _no_judge_total(turn: dict[str, Any]) -> float | None:
+    if "total_no_judge" in turn:
+        return turn["total_no_judge"]
+    return None if "judge" in turn["terms"] else turn["terms"].get("total", 0.0)
+
+
+def has_judge(episodes: Sequence[dict[str, Any]]) -> bool:
+    """Whether the env graded with a judge (some turn has the term or a judge error)."""
+    return any(_judged(t) for e in episodes for t in e["turns"])
+
+
+def judge_steps(episodes: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """How many steps the judge was asked about, how many it graded and how many failed."""
+    judged = [t for e in episodes for t in e["turns"] if _judged(t)]
+    failed = sum(bool(t.get("judge_error")) and "judge" not in t["terms"] for t in judged)
+    return {"steps": len(judged), "graded": len(judged) - failed, "failed": failed}
+
+
+def reward_per_turn(episodes: Sequence[dict[str, Any]], turns: int, judge: bool | None = None) -> list[Estimate]:
+    """Mean ``total`` at each turn, an ended episode keeping its last layout's total.
+
+    With a judge (``judge``: None detects it), only episodes whose step at that turn was graded
+    count, so every value is on the scale with the judge term.
+    """
+    judge = has_judge(episodes) if judge is None else judge
     curve = []
     for t in range(turns):
-        values = [e["turns"][min(t, len(e["turns"]) - 1)]["terms"].get("total", 0.0) for e in episodes if e["turns"]]
-        curve.append(mean_interval(values))
+        steps = [e["turns"][min(t, len(e["turns"]) - 1)] for e in episodes if e["turns"]]
+        curve.append(mean_interval([s["terms"].get("total", 0.0) for s in steps
+                                    if not judge or "judge" in s["terms"]]))
+    return curve
+
+
+def reward_per_turn_no_judge(episodes: Sequence[dict[str, Any]], turns: int) -> list[Estimate]:
+    """Mean total without the judge term at each turn (every episode; an ended one keeps its last)."""
+    curve = []
+    for t in range(turns):
+        steps = [e["turns"][min(t, len(e["turns"]) - 1)] for e in episodes if e["turns"]]
+        curve.append(mean_interval([v for v in map(_no_judge_total, steps) if v is not None]))
     return curve
 
 
@@ -246,7 +416,14 @@ def compute_metrics(episodes: Sequence[dict[str, Any]]) -> dict[str, Estimate]:
                for name, kinds in RATE_METRICS.items()}
     metrics["relations"] = mean_interval([f.get("relations", 0.0) for f in finals])
     metrics["success"] = wilson_interval(sum(bool(e["success"]) for e in episodes), n)
-    metrics["reward_per_turn"] = mean_interval([t["reward"] for e in episodes for t in e["turns"]])
+    judge = has_judge(episodes)
+    # With a judge, a step it failed on has a total on the scale without it: only graded steps
+    # count here, and total_no_judge puts every step on the other scale (the module docstring).
+    metrics["reward_per_turn"] = mean_interval([t["reward"] for e in episodes for t in e["turns"]
+                                                if not judge or "judge" in t["terms"]])
+    if judge:
+        metrics["total_no_judge"] = mean_interval([v for e in episodes for v in map(_no_judge_total, e["turns"])
+                                                   if v is not None])
     graded = [(e, f["judge"]) for e, f in zip(episodes, finals) if "judge" in f]
     if graded:
         metrics["judge"] = mean_interval([score for _, score in graded])
@@ -260,23 +437,34 @@ def compute_metrics(episodes: Sequence[dict[str, Any]]) -> dict[str, Estimate]:
 CSV_TERMS = ("total", *TERMS)
 
 
+def csv_text(episodes: Iterable[dict[str, Any]]) -> str:
+    """One row per episode: the room, whether it succeeded, the final turn's terms, the final turn's
+    judge error, its total without the judge and how many of its steps the judge failed on."""
+    handle = io.StringIO(newline="")
+    writer = csv.writer(handle)
+    writer.writerow(["task_id", "room_type", "turns_used", "success", *CSV_TERMS, "judge_error",
+                     "total_no_judge", "judge_failed_steps"])
+    for e in redact_data(list(episodes)):
+        final = _final_terms(e)
+        last = e["turns"][-1] if e["turns"] else {}
+        no_judge = _no_judge_total(last) if last else None
+        writer.writerow([e["task_id"], e["room_type"], e["turns_used"], int(e["success"]),
+                         *(("" if term not in final else f"{final[term]:.4f}") for term in CSV_TERMS),
+                         last.get("judge_error", ""), "" if no_judge is None else f"{no_judge:.4f}",
+                         judge_steps([e])["failed"]])
+    return handle.getvalue()
+
+
 def write_csv(episodes: Iterable[dict[str, Any]], path: Path) -> None:
-    """One row per episode: the room, whether it succeeded, the final turn's terms."""
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["task_id", "room_type", "turns_used", "success", *CSV_TERMS, "judge_error"])
-        for e in episodes:
-            final = _final_terms(e)
-            last = e["turns"][-1] if e["turns"] else {}
-            writer.writerow([e["task_id"], e["room_type"], e["turns_used"], int(e["success"]),
-                             *(("" if term not in final else f"{final[term]:.4f}") for term in CSV_TERMS),
-                             last.get("judge_error", "")])
+    """:func:`csv_text` to ``path`` (atomically)."""
+    write_atomic(Path(path), csv_text(episodes))
 
 
 def html_report(results: dict[str, Any]) -> str:
     """A self-contained page (images by relative path): the metrics, then per room each turn's
     image, answer and feedback."""
     esc = html.escape
+    results = redact_data(results)
     cfg = results["config"]
     parts = ["<!doctype html><meta charset='utf-8'>",
              f"<title>metaspatial eval: {esc(cfg['policy'])}</title>",
@@ -284,8 +472,15 @@ def html_report(results: dict[str, Any]) -> str:
              "pre{white-space:pre-wrap;background:#f6f6f6;padding:.5em;max-width:900px;max-height:20em;"
              "overflow:auto}td,th{padding:2px 8px}</style>",
              f"<h1>{esc(cfg['policy'])} on {esc(cfg['split'])} ({len(results['episodes'])} rooms, "
-             f"{cfg['turns']} turns, {esc(cfg['env_id'])})</h1>",
-             "<table border=1><tr><th>metric</th><th>value [95% CI]</th><th>n</th></tr>"]
+             f"{cfg['turns']} turns, {esc(cfg['env_id'])})</h1>"]
+    if not results.get("complete", True):
+        parts.append(f"<p><b>partial run</b>: {results.get('episodes_done', len(results['episodes']))} of "
+                     f"{results.get('episodes_total', '?')} episodes; continue it with <code>--resume</code></p>")
+    steps = results.get("judge_steps")
+    if steps and steps["steps"]:
+        parts.append(f"<p>judge: {steps['failed']} of {steps['steps']} judged steps failed (no grade); "
+                     f"reward per turn counts the {steps['graded']} graded steps</p>")
+    parts.append("<table border=1><tr><th>metric</th><th>value [95% CI]</th><th>n</th></tr>")
     for name, m in results["metrics"].items():
         parts.append(f"<tr><td>{esc(METRIC_LABELS.get(name, name))}</td><td>{Estimate(**m).format()}</td>"
                      f"<td>{m['n']}</td></tr>")
@@ -310,21 +505,215 @@ def html_report(results: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def evaluate(config: EvalConfig, out: Path, progress: bool = True) -> dict[str, Any]:
-    """Run the evaluation and write ``results.json``, ``episodes.csv`` and ``report.html`` to ``out``."""
+class OutputError(ValueError):
+    """The output folder cannot take this run (another run's results, not writable, not resumable)."""
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``:
+    a reader (or a kill) sees the old file or the new one, never half of one."""
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _check_writable(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out) as probe:
+            probe.write(b"metaspatial eval")
+    except OSError as error:
+        raise OutputError(f"cannot write to the output folder {out}: {error.strerror or error}") from None
+
+
+def read_episodes_jsonl(path: Path, repair: bool = False) -> dict[int, dict[str, Any]]:
+    """The episodes recorded in ``path`` by index (none if it does not exist).
+
+    A last line cut short (a kill while it was written) is dropped, and with ``repair`` cut off the
+    file so that the next append starts on a line of its own; any other bad line is an
+    :class:`OutputError`. An index recorded twice keeps its first record.
+    """
+    if not path.exists():
+        return {}
+    data = path.read_bytes()
+    recorded: dict[int, dict[str, Any]] = {}
+    offset = keep = 0
+    unterminated = False
+    while offset < len(data):
+        newline = data.find(b"\n", offset)
+        end = len(data) if newline < 0 else newline + 1
+        line, offset = data[offset:end], end
+        if line.strip():
+            try:
+                item = json.loads(line)
+                index, episode = item["index"], item["episode"]
+                if not isinstance(index, int) or not isinstance(episode, dict):
+                    raise ValueError("not an index and an episode")
+            except (ValueError, KeyError, TypeError):
+                if offset >= len(data):
+                    break  # the last line, cut short by a kill
+                number = data.count(b"\n", 0, offset)
+                raise OutputError(f"{path} line {number} is not an episode record of metaspatial eval; "
+                                  "choose another --out") from None
+            recorded.setdefault(index, episode)
+            unterminated = newline < 0
+        keep = end
+    if repair and keep < len(data):
+        with open(path, "r+b") as handle:
+            handle.truncate(keep)
+    elif repair and unterminated:  # a whole record whose newline the kill cut
+        with open(path, "ab") as handle:
+            handle.write(b"\n")
+    return recorded
+
+
+class _EpisodeLog:
+    """``episodes.jsonl`` opened for appending: one ``os.write`` and an fsync per episode."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+
+    def append(self, index: int, episode: dict[str, Any]) -> None:
+        line = json.dumps({"index": index, "episode": redact_data(episode)}, separators=(",", ":")) + "\n"
+        os.write(self._fd, line.encode())
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+def _config_differences(stored: Mapping[str, Any], config: EvalConfig) -> list[str]:
+    current = json.loads(json.dumps(redact_data(asdict(config))))
+    keys = sorted((set(stored) | set(current)) - set(RESUMABLE_CHANGES))
+    return [k for k in keys if stored.get(k) != current.get(k)]
+
+
+def _empty_run(out: Path) -> bool:
+    """Whether ``out`` holds only a partial run that recorded no episode."""
+    try:
+        partial = json.loads((out / RESULTS_JSON).read_text()).get("complete") is False
+        return partial and not read_episodes_jsonl(out / EPISODES_JSONL)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def prepare_output(config: EvalConfig, out: Path, resume: bool = False) -> dict[int, dict[str, Any]]:
+    """Check ``out`` for this run (the module docstring) and return the episodes already recorded
+    there (by index; empty for a fresh run). Raises :class:`OutputError` with what to do."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    episodes = run_episodes(config, out, progress)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"the output folder {out} is a file")
+    _check_writable(out)
+    present = [name for name in RUN_FILES if (out / name).exists()]
+    if not present:
+        return {}  # a fresh run (also with resume: nothing to resume)
+    if _empty_run(out):  # a run stopped before its first episode (a typo, a kill): nothing to keep
+        for name in present:
+            (out / name).unlink()
+        return {}
+    if not resume:
+        raise OutputError(f"{out} holds another run's results ({', '.join(present)}): pass --resume to "
+                          "continue that run, or choose another --out (nothing was run or changed)")
+    results_path = out / RESULTS_JSON
+    try:
+        stored = json.loads(results_path.read_text())
+        stored_config = stored["config"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise OutputError(f"cannot resume the run in {out}: no readable {RESULTS_JSON} with its config "
+                          f"({type(error).__name__}); choose another --out") from None
+    differences = _config_differences(stored_config, config)
+    if differences:
+        raise OutputError(f"cannot resume the run in {out}: it was run with other settings ({', '.join(differences)} "
+                          "differ); resume with the same arguments, or choose another --out")
+    return read_episodes_jsonl(out / EPISODES_JSONL, repair=True)
+
+
+def build_results(config: EvalConfig, recorded: Mapping[int, dict[str, Any]], total: int,
+                  complete: bool) -> dict[str, Any]:
+    """``results.json``'s content over the ``recorded`` episodes (split order), secrets redacted."""
+    episodes = [recorded[i] for i in sorted(recorded)]
     results = {
+        "complete": complete,
+        "episodes_done": len(episodes),
+        "episodes_total": total,
         "config": asdict(config),
-        "metrics": {name: asdict(m) for name, m in compute_metrics(episodes).items()},
-        "reward_per_turn": [asdict(m) for m in reward_per_turn(episodes, config.turns)],
+        "metrics": {name: asdict(m) for name, m in compute_metrics(episodes).items()} if episodes else {},
+        "reward_per_turn": [asdict(m) for m in reward_per_turn(episodes, config.turns)] if episodes else [],
+        "judge_steps": judge_steps(episodes),
         "episodes": episodes,
     }
-    (out / "results.json").write_text(json.dumps(results, indent=1))
-    write_csv(episodes, out / "episodes.csv")
-    (out / "report.html").write_text(html_report(results))
+    if has_judge(episodes):
+        results["reward_per_turn_no_judge"] = [asdict(m) for m in reward_per_turn_no_judge(episodes, config.turns)]
+    return redact_data(results)
+
+
+def write_results(results: dict[str, Any], out: Path) -> None:
+    """``results.json``, ``episodes.csv`` and ``report.html`` (each atomically, secrets redacted)."""
+    results = redact_data(results)
+    write_atomic(out / RESULTS_JSON, json.dumps(results, indent=1))
+    write_atomic(out / EPISODES_CSV, csv_text(results["episodes"]))
+    write_atomic(out / REPORT_HTML, html_report(results))
+
+
+def evaluate(config: EvalConfig, out: Path, progress: bool = True, resume: bool = False) -> dict[str, Any]:
+    """Run the evaluation into ``out`` (the module docstring: ``episodes.jsonl`` as it goes, then
+    ``results.json``, ``episodes.csv`` and ``report.html``); return the results.
+
+    Interrupted (KeyboardInterrupt, or any error), it writes the results of the episodes done
+    marked ``"complete": false`` and re-raises; ``resume=True`` continues such a run.
+    """
+    out = Path(out)
+    register_config_secrets(config)
+    recorded = prepare_output(config, out, resume)
+    jobs = load_jobs(config)
+    known = {index: task["room"]["id"] for index, task in jobs}
+    stray = [i for i, e in recorded.items() if known.get(i) != e.get("task_id")]
+    if stray:
+        raise OutputError(f"cannot resume the run in {out}: {EPISODES_JSONL} records rooms this split does not "
+                          f"have at those places (indices {stray[:5]})")
+    pending = [job for job in jobs if job[0] not in recorded]
+    write_results(build_results(config, recorded, len(jobs), complete=False), out)
+    log = _EpisodeLog(out / EPISODES_JSONL)
+
+    def record(index: int, episode: dict[str, Any]) -> None:
+        log.append(index, episode)
+        recorded[index] = redact_data(episode)
+
+    try:
+        run_episodes(config, out, progress, jobs=pending, on_episode=record, done=len(recorded))
+    except BaseException:
+        with _no_sigint():
+            log.close()
+            write_results(build_results(config, recorded, len(jobs), complete=False), out)
+        raise
+    log.close()
+    results = build_results(config, recorded, len(jobs), complete=True)
+    write_results(results, out)
     return results
+
+
+class _no_sigint:
+    """Ignore a second Ctrl-C while the partial results are written (main thread only)."""
+
+    def __enter__(self):
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
 
 
 # ----------------------------------------------------------------------------- compare
@@ -339,6 +728,8 @@ def load_results(paths: Sequence[str | Path]) -> list[dict[str, Any]]:
             raise ValueError(f"cannot read results from {path}: {error}") from None
         if not all(key in data for key in ("config", "metrics", "reward_per_turn")):
             raise ValueError(f"{path} is not a metaspatial eval results.json")
+        if "success" not in data["metrics"]:
+            raise ValueError(f"{path} records no finished episode yet (a partial run: continue it with --resume)")
         loaded.append(data)
     return loaded
 
@@ -352,7 +743,8 @@ def leaderboard(results: Sequence[dict[str, Any]]) -> str:
              "| --- | ---: | " + " | ".join("---:" for _ in names) + " |"]
     for r in rows:
         cells = [Estimate(**r["metrics"][m]).format() if m in r["metrics"] else "-" for m in names]
-        lines.append(f"| {r['config']['policy']} | {len(r.get('episodes', [])) or r['metrics']['success']['n']} | "
+        policy = r["config"]["policy"] + ("" if r.get("complete", True) else " (partial)")
+        lines.append(f"| {policy} | {len(r.get('episodes', [])) or r['metrics']['success']['n']} | "
                      + " | ".join(cells) + " |")
     return "\n".join(lines)
 

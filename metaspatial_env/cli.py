@@ -7,11 +7,12 @@ module is imported when that subcommand is run (or its ``--help`` is asked), so 
 --help`` imports none of them and ``metaspatial eval --help`` no heavy stack (torch, Ray, Blender).
 
 The function named by the string takes the subcommand's ``argparse`` parser, adds its arguments
-and sets ``func``: a handler ``func(args) -> int`` whose result is the exit status. A handler's
-``ValueError`` or ``FileNotFoundError`` (an unknown policy, split or config file) is bad input and
-ends as one ``metaspatial NAME: error: ...`` line with status 2, as argparse's own errors do; a
-missing optional extra ends as one line with status 1. Set ``METASPATIAL_TRACEBACK=1`` to get
-the traceback instead (a ``ValueError`` may also be a bug deep in a run).
+and sets ``func``: a handler ``func(args) -> int`` whose result is the exit status. Every failure
+of a handler ends as one ``metaspatial NAME: error: ...`` line (secrets redacted): bad input
+(``ValueError``, ``FileNotFoundError`` and the like: an unknown policy, split or config key)
+with status 2, as argparse's own errors do; a missing optional extra and any other exception
+(a fault, said so) with status 1; Ctrl-C with 130. ``--debug`` anywhere on the line (or
+``METASPATIAL_TRACEBACK=1``) shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -90,16 +91,39 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv or bool(os.environ.get("METASPATIAL_TRACEBACK"))
+    argv = [a for a in argv if a != "--debug"]  # global: anywhere on the line
     # The top-level parser has no option but -h, so the subcommand, if any, is the first word.
     command = argv[0] if argv and argv[0] in SUBCOMMANDS else None
     args = build_parser(command).parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, DependencyNotInstalled) as error:
-        if os.environ.get("METASPATIAL_TRACEBACK"):
+    except KeyboardInterrupt:
+        if debug:
             raise
-        print(f"metaspatial {args.command}: error: {error}", file=sys.stderr)
-        return 1 if isinstance(error, DependencyNotInstalled) else 2
+        print(f"metaspatial {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 -- the one place a run's failure becomes one line
+        if debug:
+            raise
+        print(f"metaspatial {args.command}: error: {error_line(error)}", file=sys.stderr)
+        if isinstance(error, DependencyNotInstalled):
+            return 1
+        return 2 if isinstance(error, USER_ERRORS) else 1
+
+
+#: Bad input (an unknown policy, split or config key, a missing file): status 2, as argparse's errors.
+USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
+
+
+def error_line(error: BaseException) -> str:
+    """One line for a failure: bad input as its message; anything else as a fault, with how to see more."""
+    from metaspatial_env.redact import redact
+
+    message = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, (*USER_ERRORS, DependencyNotInstalled)):
+        return redact(message)
+    return redact(f"{type(error).__name__}: {message} (a fault, not bad input: rerun with --debug for the traceback)")
 
 
 if __name__ == "__main__":

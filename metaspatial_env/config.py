@@ -42,10 +42,13 @@ def from_mapping(cls: type[T], data: Mapping[str, Any] | T | None, what: str, se
     if unknown:
         raise ValueError(f"unknown {what} {unknown}{where}; known: {sorted(known)}")
     kwargs = {}
+    scalars = _scalar_types(cls)
     for name, value in data.items():
         sub = nested.get(name)
         if sub is not None and value is not None and not isinstance(value, sub):
             value = _build_section(sub, value, f"{section}.{name}" if section else name)
+        elif name in scalars:
+            value = _checked_scalar(value, *scalars[name], f"{section}.{name}" if section else name)
         kwargs[name] = value
     missing = sorted(f.name for f in dataclasses.fields(cls) if f.name not in kwargs
                      and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
@@ -66,6 +69,37 @@ def _build_section(cls: type[T], value: Any, path: str) -> T:
 def to_mapping(config: Any) -> dict[str, Any]:
     """The JSON-able mapping :func:`from_mapping` builds ``config`` back from (nested sections as dicts)."""
     return dataclasses.asdict(config)
+
+
+_SCALARS = (bool, int, float, str)
+
+
+@functools.cache
+def _scalar_types(cls: type) -> dict[str, tuple[type, bool]]:
+    """Fields of ``cls`` typed as one of bool, int, float, str (or it or None): ``(type, optional)``."""
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for f in dataclasses.fields(cls):
+        hint = hints.get(f.name)
+        options = typing.get_args(hint) if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union \
+            else (hint,)
+        kinds = [o for o in options if o is not type(None)]
+        if len(kinds) == 1 and kinds[0] in _SCALARS:
+            out[f.name] = (kinds[0], len(kinds) < len(options))
+    return out
+
+
+def _checked_scalar(value: Any, kind: type, optional: bool, path: str) -> Any:
+    """``value`` as a ``kind`` field takes it, or ValueError naming the field (``steps=abc`` is
+    bad input, not a TypeError deep inside a comparison)."""
+    if value is None and optional:
+        return value
+    if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
+        return value
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    raise ValueError(f"{path} must be {names[kind]}{' or null' if optional else ''}, got {value!r}")
 
 
 @functools.cache

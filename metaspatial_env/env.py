@@ -27,6 +27,9 @@ from .scoring import Evaluation
 from .spaces import TEXT_CHARSET, LayoutActionSpace
 
 OBSERVATIONS = ("image", "text")
+#: Largest observation image side in pixels: 20000 x 20000 ran 100 s into a MemoryError; a VLM's
+#: processor resizes far below this anyway.
+MAX_IMAGE_SIDE = 4096
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ class EnvConfig(EpisodeConfig):
             raise ValueError(f"observation must be one of {OBSERVATIONS}, got {self.observation!r}")
         if len(self.image_size) != 2 or min(self.image_size) < 16 or self.image_size[1] % 2:
             raise ValueError(f"image_size must be (height, even width) of at least 16 px, got {self.image_size}")
+        if max(self.image_size) > MAX_IMAGE_SIDE:
+            raise ValueError(f"image_size must be at most {MAX_IMAGE_SIDE} px a side, got {self.image_size}")
         if not isinstance(self.render_options, dict) or not all(isinstance(k, str) for k in self.render_options):
             raise ValueError(f"render_options must be a dict with string keys, got {self.render_options!r}")
         try:

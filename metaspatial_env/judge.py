@@ -10,6 +10,13 @@ the process that uses the same settings (so vector envs grade concurrently); a m
 asked for again up to ``retries`` times. Grades are cached by a hash of the model, the settled
 layout and the image. When no valid grade comes back, :class:`Grade` carries no score and says
 why, and the env leaves the term out of that step (never a made-up grade).
+
+Whatever the endpoint does, grading never raises: a 200 with a text/plain or HTML page, a body
+that is not JSON or not a chat completion, a refusal (401, 404 ...), a hang past ``timeout``, a
+closed connection, or a bug of ours in between all become a :class:`Grade` with ``error`` (the
+env's ``info["judge_error"]``). That text goes through :func:`metaspatial_env.redact.redact`, and
+the key read from ``api_key_env`` is registered as a secret, so an endpoint quoting the key back
+does not put it in the info, nor in what evaluation writes from it.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import numpy as np
 from .chat_client import ChatError, chat_with_retries, make_client
 from .config import from_mapping
 from .prompting import _metres, image_data_url
+from .redact import redact, register_secret
 from .reward import judge_term
 from .schema import Task
 
@@ -154,21 +162,24 @@ class VLMJudge:
         import os
 
         self.config = config
-        self._client = make_client(config.base_url, os.environ.get(config.api_key_env), config.timeout)
+        key = os.environ.get(config.api_key_env)
+        register_secret(key)
+        self._client = make_client(config.base_url, key, config.timeout)
         self._pool = ThreadPoolExecutor(config.workers, thread_name_prefix="vlm-judge")
         self._cache: OrderedDict[str, Grade] = OrderedDict()
         self._lock = threading.Lock()
 
     def submit(self, task: Task, layout: Mapping[str, Mapping[str, float]], image: np.ndarray) -> Future:
         """Start grading in the pool; the future's result is a :class:`Grade` (never raises)."""
-        key = layout_key(self.config.model, layout, image)
-        with self._lock:
-            cached = self._cache.get(key)
-        if cached is not None:
-            done: Future = Future()
-            done.set_result(cached)
-            return done
-        return self._pool.submit(self._grade_and_cache, key, task, image)
+        try:
+            key = layout_key(self.config.model, layout, image)
+            with self._lock:
+                cached = self._cache.get(key)
+            if cached is not None:
+                return _done(cached)
+            return self._pool.submit(self._grade_and_cache, key, task, image)
+        except Exception as error:  # e.g. the pool was shut down
+            return _done(_failed("judge unavailable", error))
 
     def grade(self, task: Task, layout: Mapping[str, Mapping[str, float]], image: np.ndarray) -> Grade:
         """Grade one layout, waiting at most ``config.timeout`` seconds."""
@@ -179,16 +190,23 @@ class VLMJudge:
         return [self.result(f) for f in [self.submit(*item) for item in items]]
 
     def result(self, future: Future) -> Grade:
+        """The future's :class:`Grade`, waiting at most ``config.timeout`` seconds (never raises)."""
         try:
-            return future.result(timeout=self.config.timeout)
+            grade = future.result(timeout=self.config.timeout)
         except FutureTimeout:
             return Grade(error=f"timeout: no grade within {self.config.timeout:g} s")
+        except Exception as error:  # cancelled, or a failure _grade_and_cache did not turn into a Grade
+            return _failed("judge failed", error)
+        return grade if isinstance(grade, Grade) else Grade(error=f"judge failed: not a grade: {type(grade).__name__}")
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _grade_and_cache(self, key: str, task: Task, image: np.ndarray) -> Grade:
-        grade = self._request(task, image)
+        try:
+            grade = self._request(task, image)
+        except Exception as error:  # building the request (the image, the prompt) failed
+            return _failed("judge failed", error)
         if grade.score is not None and self.config.cache_size:
             with self._lock:
                 self._cache[key] = grade
@@ -208,14 +226,29 @@ class VLMJudge:
                 response = chat_with_retries(
                     self._client, retries=0, backoff=0.0, model=self.config.model, messages=messages,
                     temperature=0.0, max_tokens=self.config.max_tokens, response_format={"type": "json_object"})
-                text = response.choices[0].message.content if response.choices else None
+                choice = response.choices[0] if response.choices else None
+                text = getattr(getattr(choice, "message", None), "content", None)
+                if text is not None and not isinstance(text, str):
+                    raise MalformedGrade(f"the reply's content is {type(text).__name__}, not text")
                 criteria = parse_grade(text)
                 return Grade(criteria, judge_term(criteria.values()))
             except MalformedGrade as error:
                 problem = f"malformed grade: {error}"
             except ChatError as error:
                 problem = f"request failed: {error}"
-        return Grade(error=f"{problem} (after {self.config.retries + 1} attempt(s))")
+            except Exception as error:  # a reply shaped like nothing the client or we expected
+                problem = f"request failed: {type(error).__name__}: {error}"
+        return Grade(error=redact(f"{problem} (after {self.config.retries + 1} attempt(s))"))
+
+
+def _done(grade: Grade) -> Future:
+    future: Future = Future()
+    future.set_result(grade)
+    return future
+
+
+def _failed(what: str, error: BaseException) -> Grade:
+    return Grade(error=redact(f"{what}: {type(error).__name__}: {error}"))
 
 
 _JUDGES: dict[str, VLMJudge] = {}

@@ -105,7 +105,11 @@ def task_prompt(task: Task) -> str:
                                            "y": round(Y / 2, 2), "z": round(task.objects[0].size[2] / 2, 3),
                                            "z_angle": task.objects[0].z_angle}]) + "</answer> (but list every object)",
     ]
-    return _clip(ascii_text("\n".join(lines)))
+    text = ascii_text("\n".join(lines))
+    if len(text) > MAX_TEXT_CHARS:  # cut, it would lose objects or the answer format: refuse instead
+        raise ValueError(f"task {task.id}: its prompt is {len(text)} characters, over the observation's "
+                         f"{MAX_TEXT_CHARS}; split the room or shorten its texts")
+    return text
 
 
 _HEADER = re.compile(r"^Lay out this (?P<room_type>.+) \(task (?P<id>\S+)\)\. Room size: X = (?P<x>\S+) m, "

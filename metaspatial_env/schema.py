@@ -15,6 +15,7 @@ the field; nothing downstream re-checks a task.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -31,6 +32,12 @@ OBJECT_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 RESERVED_IDS = (*WALLS, "ceiling", "floor")
 #: Largest room edge accepted, in metres (a sanity bound, not a style choice).
 MAX_ROOM_EDGE = 100.0
+#: Most objects one task may hold: every pair is checked each step (400 objects took 49 s a step)
+#: and the task prompt lists them all. The bundled splits hold at most 20.
+MAX_OBJECTS = 64
+#: Longest text field of a task (preference, ids, descriptions): the task prompt must hold every
+#: object and the answer format, so a 5 MB preference is refused rather than clipping them away.
+MAX_FIELD_CHARS = 2000
 
 
 class TaskError(ValueError):
@@ -193,9 +200,23 @@ def _get(task_id: str, record: Mapping[str, Any], key: str, prefix: str) -> Any:
     return record[key]
 
 
+def read_json(text: str, task_id: str, field_name: str, where: str = "") -> Any:
+    """``json.loads(text)``, every failure a :class:`TaskError`: invalid JSON with its position,
+    and JSON nested past Python's recursion limit (which ``json`` raises as ``RecursionError``)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        position = f" at line {exc.lineno}, column {exc.colno}"
+        raise TaskError(task_id, field_name, f"{where}not valid JSON: {exc.msg}{position}") from None
+    except RecursionError:
+        raise TaskError(task_id, field_name, f"{where}JSON nested too deeply to read") from None
+
+
 def _string(task_id: str, field_name: str, value: Any) -> str:
     if not isinstance(value, str):
         raise TaskError(task_id, field_name, f"must be a string, got {type(value).__name__}")
+    if len(value) > MAX_FIELD_CHARS:
+        raise TaskError(task_id, field_name, f"is {len(value)} characters; at most {MAX_FIELD_CHARS}")
     return value
 
 
@@ -215,6 +236,8 @@ def _parse_task(data: Any) -> Task:
     raw_objects = _get(task_id, data, "objects", "")
     if not isinstance(raw_objects, list) or not raw_objects:
         raise TaskError(task_id, "objects", "must be a non-empty list")
+    if len(raw_objects) > MAX_OBJECTS:
+        raise TaskError(task_id, "objects", f"holds {len(raw_objects)} objects; at most {MAX_OBJECTS}")
 
     objects = [_parse_object(task_id, i, rec, size) for i, rec in enumerate(raw_objects)]
     ids = [o.id for o in objects]

@@ -43,33 +43,62 @@ def test_mean_interval(values, value, half):
     assert estimate.high - estimate.value == pytest.approx(half) and estimate.value - estimate.low == pytest.approx(half)
 
 
-def _episode(totals, success=False, problems=None, judge=None, task_id="t"):
+def _episode(totals, success=False, problems=None, judge=None, task_id="t", judge_error=None):
+    """One episode; ``judge`` grades every turn (its total without the judge is total - 0.1),
+    ``judge_error`` says the judge failed on every turn."""
     turns = []
     for i, total in enumerate(totals, 1):
         terms = {"total": total, "relations": total}
+        turn = {"turn": i, "reward": total, "terms": terms, "problem_counts": problems or {}}
         if judge is not None:
             terms["judge"] = judge
-        turns.append({"turn": i, "reward": total, "terms": terms, "problem_counts": problems or {}})
+            turn["total_no_judge"] = round(total - 0.1, 4)
+        if judge_error is not None:
+            turn["judge_error"] = judge_error
+        turns.append(turn)
     return {"task_id": task_id, "room_type": "r", "success": success, "turns_used": len(turns), "turns": turns}
 
 
 def test_metrics_use_the_final_turn_and_judge_only_counts_valid_layouts():
     episodes = [_episode([0.5, 0.9], success=True, judge=0.8),
                 _episode([0.4], problems={"collision": 2}, judge=0.6),
-                _episode([0.2, 0.3], problems={"unplaced": 1})]
+                _episode([0.2, 0.3], problems={"unplaced": 1}, judge_error="timeout")]
     metrics = compute_metrics(episodes)
     assert metrics["success"].value == pytest.approx(1 / 3)
     assert metrics["collision_free"].value == pytest.approx(1 / 3)  # a collision, and an unplaced object
     assert metrics["in_bounds"].value == pytest.approx(2 / 3)
     assert metrics["format_valid"].value == pytest.approx(2 / 3)
     assert metrics["relations"].value == pytest.approx((0.9 + 0.4 + 0.3) / 3)
-    assert metrics["reward_per_turn"].value == pytest.approx((0.5 + 0.9 + 0.4 + 0.2 + 0.3) / 5)
+    # the steps the judge graded (the last room's totals, without the judge, are on another scale)
+    assert metrics["reward_per_turn"].value == pytest.approx((0.5 + 0.9 + 0.4) / 3)
     assert metrics["judge"].value == pytest.approx(0.7) and metrics["judge"].n == 2
     assert metrics["physically_grounded"].value == pytest.approx(0.4)  # the colliding layout counts 0
     # An episode that ended early keeps its last total on later turns.
-    assert [c.value for c in reward_per_turn(episodes, 2)] == pytest.approx([(0.5 + 0.4 + 0.2) / 3,
-                                                                             (0.9 + 0.4 + 0.3) / 3])
+    assert [c.value for c in reward_per_turn(episodes[:2], 2)] == pytest.approx([(0.5 + 0.4) / 2, (0.9 + 0.4) / 2])
+    assert [c.value for c in reward_per_turn([_episode([0.5, 0.9]), _episode([0.4])], 2)] == pytest.approx(
+        [(0.5 + 0.4) / 2, (0.9 + 0.4) / 2])
     assert "judge" not in compute_metrics([_episode([0.1])])
+
+
+def test_totals_with_and_without_the_judge_are_kept_apart():
+    """A judge that failed on some steps: their totals (without the term) are not averaged with the
+    graded ones; the failures are counted."""
+    from agents.evaluate import judge_steps, reward_per_turn_no_judge
+
+    episodes = [_episode([0.5, 0.9], judge=0.8), _episode([0.4], judge=0.6),
+                _episode([0.2, 0.3], judge_error="request failed: timeout")]
+    metrics = compute_metrics(episodes)
+    assert metrics["reward_per_turn"].value == pytest.approx((0.5 + 0.9 + 0.4) / 3) and metrics["reward_per_turn"].n == 3
+    assert metrics["total_no_judge"].value == pytest.approx((0.4 + 0.8 + 0.3 + 0.2 + 0.3) / 5)
+    assert metrics["total_no_judge"].n == 5
+    assert judge_steps(episodes) == {"steps": 5, "graded": 3, "failed": 2}
+    assert [c.value for c in reward_per_turn(episodes, 2)] == pytest.approx([(0.5 + 0.4) / 2, (0.9 + 0.4) / 2])
+    assert [c.value for c in reward_per_turn_no_judge(episodes, 2)] == pytest.approx([(0.4 + 0.3 + 0.2) / 3,
+                                                                                     (0.8 + 0.3 + 0.3) / 3])
+    # without a judge nothing changes
+    plain = [_episode([0.5, 0.9]), _episode([0.2])]
+    assert compute_metrics(plain)["reward_per_turn"].value == pytest.approx(1.6 / 3)
+    assert "total_no_judge" not in compute_metrics(plain) and judge_steps(plain)["steps"] == 0
 
 
 @pytest.mark.parametrize("kwargs", [{"episodes": 0}, {"turns": 0}, {"workers": 0}])

@@ -8,7 +8,7 @@
 - ``"blender"``: :class:`~metaspatial_env.render.blender.BlenderRenderer`, Blender (``bpy``) in a
   persistent worker process with procedural furniture. Options: ``engine`` (``workbench``,
   ``eevee``, ``cycles``), ``samples``, ``denoise``, ``aa``, ``shadows``, ``device``, ``labels``,
-  ``overlay``, ``label_size``, ``timeout``, ``start_timeout``.
+  ``overlay``, ``label_size``, ``timeout``, ``hang_timeout``, ``start_timeout``.
 
 Backends are imported lazily, so importing this package imports neither moderngl nor bpy.
 """

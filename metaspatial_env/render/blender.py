@@ -18,34 +18,60 @@ Engines: ``workbench`` (the default: fast, flat studio lighting, fine on a CPU),
 through OptiX or CUDA unless ``device="cpu"``). The same scene and settings give the same image:
 Cycles uses a fixed seed.
 
-Robustness: a render that takes longer than ``timeout`` seconds, or a worker that died, gets
-the worker killed and restarted and the render retried once; :attr:`BlenderRenderer.last_render_restarted`
-says so (the env copies it to ``info["render_restarted"]``) and a warning is logged. A second
-failure raises :class:`BlenderRenderError`. :meth:`BlenderRenderer.close` ends the worker, a
-``weakref.finalize`` ends it when the renderer is garbage-collected, and the worker exits by
-itself when its parent process dies.
+Robustness: a worker that died, hung or took too long gets killed and restarted and the render
+retried once; :attr:`BlenderRenderer.last_render_restarted` says so (the env copies it to
+``info["render_restarted"]``) and a warning is logged. A second failure raises
+:class:`BlenderRenderError`.
+
+- Hung: the worker's watchdog thread sends a heartbeat every 0.25 s (Blender releases the GIL
+  while it renders, so the beat goes on during long renders). A render that has heard no beat
+  for ``hang_timeout`` seconds (default 3) from a worker that also used (almost) no CPU in that
+  time, or that the kernel reports stopped, is declared hung: a stopped (``SIGSTOP``) or
+  deadlocked worker is replaced within about ``hang_timeout`` seconds. A worker that is silent but
+  busy (a long C call holding the GIL) is left to finish, up to ``timeout``.
+- Too long: ``timeout`` caps one render; by default it is scaled to the job (see
+  :meth:`BlenderRenderer.render_timeout`: 30 s, plus 1 s per object, plus 2 s (Workbench) or
+  20 s (EEVEE, Cycles) per sample per megapixel, plus 60 s on a worker's first render), a
+  backstop for a worker that spins.
+
+Lifetime: :meth:`BlenderRenderer.close` ends the worker, a ``weakref.finalize`` ends it when the
+renderer is garbage-collected, and the worker ends by itself when the parent *process* dies,
+whichever thread started it: every worker is started from one long-lived launcher thread, so
+its Linux parent-death signal (``PR_SET_PDEATHSIG``, ``SIGKILL``, which follows the thread that
+forked the child, not the process) fires only when the process ends, even if the parent is
+``SIGKILL``-ed and the worker is hung or stopped; the worker's watchdog thread also exits when
+its heartbeat socket reports that the parent is gone or ``os.getppid()`` changes (on systems
+without ``prctl``). A process forked from the parent (``AsyncVectorEnv(context="fork")``) drops
+the workers it inherited without touching them and starts its own.
+
+The env process never imports ``bpy``: whether it is installed is checked with
+``importlib.util.find_spec`` (importing it would cost about a second and 375 MiB and put
+Blender's script folders on ``sys.path``, which spawned processes would inherit).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
 import os
+import queue
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import weakref
 from collections.abc import Sequence
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 import numpy as np
 
-from ..deps import require
+from ..deps import MissingDependency
 from .base import RenderScene
 from .labels import LabelPainter, font_size_for
 from .views import ViewLayout, annotate_views, frame
@@ -59,6 +85,21 @@ DEVICES = ("auto", "cpu", "gpu")
 
 class BlenderRenderError(RuntimeError):
     """The Blender worker failed (twice in a row, or with an error inside Blender)."""
+
+
+class WorkerHung(TimeoutError):
+    """The worker stopped beating its heartbeat and is not working either (stopped or deadlocked)."""
+
+
+def require_bpy() -> None:
+    """Raise :class:`~metaspatial_env.deps.MissingDependency` unless ``bpy`` is installed, without importing it."""
+    try:
+        found = importlib.util.find_spec("bpy") is not None
+    except (ImportError, ValueError):  # a broken or odd ``bpy`` entry: let the worker report it
+        found = True
+    if not found:
+        raise MissingDependency("the Blender renderer needs 'bpy', which is not installed: "
+                                "pip install 'metaspatial-env[blender]'")
 
 
 def _quaternion_from_matrix(m: np.ndarray) -> tuple[float, float, float, float]:
@@ -156,45 +197,172 @@ def scene_request(scene: RenderScene, image_size: tuple[int, int]) -> tuple[dict
     return request, views, objects
 
 
+class _Launcher:
+    """Starts worker processes from one long-lived daemon thread.
+
+    Linux's parent-death signal (``PR_SET_PDEATHSIG``, which the worker sets on itself) fires
+    when the *thread* that forked the worker exits, not the process. Workers started straight from
+    the caller's thread died with it (an env created in a short-lived thread lost its worker).
+    This thread lives as long as the process (it only ends when the process does), so the signal
+    ties each worker to the process: normal exit, an exception, ``os._exit`` or ``SIGKILL``.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def popen(self, args, **kwargs) -> subprocess.Popen:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._serve, name="metaspatial-blender-launcher",
+                                                daemon=True)
+                self._thread.start()
+        done, result = threading.Event(), {}
+        self._jobs.put((args, kwargs, result, done))
+        done.wait()
+        if "error" in result:
+            raise result["error"]
+        return result["proc"]
+
+    def _serve(self) -> None:
+        while True:  # never returns: returning would SIGKILL every worker started here
+            args, kwargs, result, done = self._jobs.get()
+            try:
+                result["proc"] = subprocess.Popen(args, **kwargs)
+            except BaseException as error:  # noqa: BLE001 - handed to the caller
+                result["error"] = error
+            finally:
+                done.set()
+
+
+_launcher = _Launcher()
+#: Workers this process started (a forked child abandons the ones it inherited).
+_workers: weakref.WeakSet[_Worker] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child starts with no launcher thread and must not talk to its parent's workers."""
+    global _launcher
+    _launcher = _Launcher()
+    for worker in list(_workers):
+        worker.abandon()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _proc_stat(pid: int) -> tuple[str, float] | None:
+    """(state letter, CPU seconds of all threads) of ``pid`` from ``/proc``; None where unknown."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return fields[0], (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 class _Worker:
-    """One worker process and the parent's end of its socket."""
+    """One worker process, the parent's end of its request socket and of its heartbeat socket."""
 
     def __init__(self, settings: dict, start_timeout: float):
         from .blender_worker import scratch_dir
 
         parent_sock, child_sock = socket.socketpair()
+        beat_sock, child_beat = socket.socketpair()
         self.log = tempfile.TemporaryFile()  # the worker's stderr, shown when it fails
         self.scratch = scratch_dir()  # the worker's image files; removed here, even if it was killed
+        self.owner = os.getpid()
         env = dict(os.environ)
         package_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        fds = (child_sock.fileno(), child_beat.fileno())
         try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "metaspatial_env.render.blender_worker", str(child_sock.fileno()),
-                 self.scratch],
-                pass_fds=(child_sock.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            self.proc = _launcher.popen(
+                [sys.executable, "-m", "metaspatial_env.render.blender_worker", str(fds[0]), self.scratch,
+                 str(fds[1]), str(os.getpid())],
+                pass_fds=fds, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=self.log, env=env)
         except BaseException:
             shutil.rmtree(self.scratch, ignore_errors=True)
+            for sock in (parent_sock, beat_sock):
+                sock.close()
             raise
         finally:
             child_sock.close()
+            child_beat.close()
         self.conn = Connection(parent_sock.detach())
+        beat_sock.setblocking(False)
+        self.beat = beat_sock
         self.pid = self.proc.pid
-        self.finalizer = weakref.finalize(self, _stop, self.proc, self.conn, self.log, self.scratch)
+        self.finalizer = weakref.finalize(self, _stop, self.proc, self.conn, self.beat, self.log, self.scratch)
+        _workers.add(self)
         reply = self.call({"op": "configure", "settings": settings}, start_timeout)
         if not reply.get("ok"):
             self.stop()
             raise BlenderRenderError(f"the Blender worker could not start:\n{reply.get('error')}")
         self.info = reply
+        self.renders = 0
 
-    def call(self, message: dict, timeout: float) -> dict:
-        """Send a request and wait for its reply; raises ``TimeoutError`` or ``EOFError``."""
+    def _drain_beats(self) -> bool:
+        """Read the heartbeats that arrived; True if any did. ``EOFError`` if the worker's end closed."""
+        got = False
+        while True:
+            try:
+                data = self.beat.recv(4096)
+            except (BlockingIOError, InterruptedError):
+                return got
+            except OSError as error:
+                raise EOFError(f"heartbeat socket: {error}") from error
+            if not data:
+                raise EOFError("the worker closed its heartbeat socket")
+            got = True
+
+    def call(self, message: dict, timeout: float, hang_timeout: float | None = None) -> dict:
+        """Send a request and wait for its reply.
+
+        Raises ``TimeoutError`` after ``timeout`` seconds, :class:`WorkerHung` (a ``TimeoutError``)
+        when ``hang_timeout`` is set and the worker is found hung (see the module docs), and
+        ``EOFError`` when the worker is gone.
+        """
         try:
             self.conn.send(message)
-            if not self.conn.poll(timeout):
-                raise TimeoutError(f"no reply within {timeout:g} s")
-            return self.conn.recv()
+            start = last_beat = time.monotonic()
+            cpu_at_beat = None
+            self._drain_beats()
+            deadline = start + timeout
+            while True:
+                now = time.monotonic()
+                step = max(0.0, min(deadline - now, 0.5))
+                ready = wait([self.conn, self.beat], step)
+                after = time.monotonic()
+                if self.conn in ready or self.conn.poll(0):
+                    return self.conn.recv()
+                if after - now > step + 1.0:  # this process was suspended: that is not the worker's silence
+                    last_beat, cpu_at_beat = after, None
+                if self._drain_beats():
+                    last_beat, cpu_at_beat = after, None
+                if after >= deadline:
+                    raise TimeoutError(f"no reply within {timeout:g} s")
+                if hang_timeout is None:
+                    continue
+                stat = _proc_stat(self.pid)
+                if cpu_at_beat is None and stat is not None:
+                    cpu_at_beat = stat[1]
+                silent = after - last_beat
+                if silent < hang_timeout:
+                    continue
+                if stat is None:
+                    raise WorkerHung(f"no heartbeat for {silent:.1f} s")
+                state, cpu = stat
+                if state in "TtZX":
+                    what = {"T": "stopped", "t": "stopped by a tracer", "Z": "exited", "X": "exited"}[state]
+                    raise WorkerHung(f"no heartbeat for {silent:.1f} s; the process is {what}")
+                if cpu_at_beat is not None and cpu - cpu_at_beat < 0.1 * silent:
+                    raise WorkerHung(f"no heartbeat for {silent:.1f} s and {cpu - cpu_at_beat:.2f} s of CPU "
+                                     f"used in that time (state {state}): deadlocked")
+                # silent but busy (a long C call holding the GIL): let it work, up to ``timeout``
         except (BrokenPipeError, ConnectionResetError, OSError) as error:
             if isinstance(error, TimeoutError):
                 raise
@@ -212,8 +380,19 @@ class _Worker:
     def stop(self) -> None:
         self.finalizer()
 
+    def abandon(self) -> None:
+        """In a forked child: forget this (the parent's) worker; close this process's copies of its sockets."""
+        if self.owner == os.getpid():
+            return
+        self.finalizer.detach()  # stopping it, or removing its scratch directory, is the parent's business
+        for closeable in (self.conn, self.beat, self.log):
+            try:
+                closeable.close()
+            except Exception:
+                pass
 
-def _stop(proc: subprocess.Popen, conn: Connection, log_file, scratch: str) -> None:
+
+def _stop(proc: subprocess.Popen, conn: Connection, beat: socket.socket, log_file, scratch: str) -> None:
     """End a worker: ask politely, then kill; never leaves a zombie or its scratch directory behind."""
     try:
         if proc.poll() is None:
@@ -230,7 +409,7 @@ def _stop(proc: subprocess.Popen, conn: Connection, log_file, scratch: str) -> N
             proc.kill()
         except Exception:
             pass
-    for closeable in (conn, log_file):
+    for closeable in (conn, beat, log_file):
         try:
             closeable.close()
         except Exception:
@@ -254,7 +433,11 @@ class BlenderRenderer:
         labels: write each object's id on both views (default True).
         overlay: the plan's north arrow and room-size caption (default True).
         label_size: font size in px for labels (default: from the image height).
-        timeout: seconds one render may take before the worker is restarted (default 120).
+        timeout: seconds one render may take before the worker is restarted; ``None`` (default)
+            scales it to the job (:meth:`render_timeout`).
+        hang_timeout: seconds without a heartbeat from a worker that is stopped or uses no CPU
+            before it is declared hung and restarted (default 3); ``None`` turns the check off
+            (then only ``timeout`` applies).
         start_timeout: seconds the worker may take to start (default 120).
     """
 
@@ -263,7 +446,8 @@ class BlenderRenderer:
     def __init__(self, image_size: Sequence[int] = (512, 1024), *, engine: str = "workbench",
                  samples: int | None = None, denoise: bool = True, aa: str = "OFF", shadows: bool = True,
                  device: str = "auto", labels: bool = True, overlay: bool = True,
-                 label_size: int | None = None, timeout: float = 120.0, start_timeout: float = 120.0):
+                 label_size: int | None = None, timeout: float | None = None, hang_timeout: float | None = 3.0,
+                 start_timeout: float = 120.0):
         h, w = (int(v) for v in image_size)
         if h < 2 or w < 4:
             raise ValueError(f"image_size must be (height >= 2, width >= 4), got {tuple(image_size)}")
@@ -275,16 +459,21 @@ class BlenderRenderer:
             raise ValueError(f"aa must be one of {WORKBENCH_AA}, got {aa!r}")
         if device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
-        for name, value in (("timeout", timeout), ("start_timeout", start_timeout)):
-            if not isinstance(value, (int, float)) or not value > 0:
-                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+        for name, value, optional in (("timeout", timeout, True), ("hang_timeout", hang_timeout, True),
+                                      ("start_timeout", start_timeout, False)):
+            if value is None and optional:
+                continue
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
+                raise ValueError(f"{name} must be a positive number of seconds{' or None' if optional else ''}, "
+                                 f"got {value!r}")
         self.image_size = (h, w)
         self.settings = {"engine": engine, "samples": samples, "denoise": bool(denoise), "aa": str(aa),
                          "shadows": bool(shadows), "device": device}
         self.labels = bool(labels)
         self.overlay = bool(overlay)
         self.label_size = int(label_size) if label_size else font_size_for(h)
-        self.timeout = float(timeout)
+        self.timeout = None if timeout is None else float(timeout)
+        self.hang_timeout = None if hang_timeout is None else float(hang_timeout)
         self.start_timeout = float(start_timeout)
         self.restarts = 0
         """How many times the worker was restarted after a death or a timeout."""
@@ -299,18 +488,47 @@ class BlenderRenderer:
     @property
     def worker_pid(self) -> int | None:
         """Process id of the running worker (None before the first render and after close)."""
-        return self._worker.pid if self._worker is not None else None
+        worker = self._owned_worker()
+        return worker.pid if worker is not None else None
 
     @property
     def worker_info(self) -> dict:
         """What the worker reported at start: Blender version, engine id, Cycles device."""
-        return dict(self._worker.info) if self._worker is not None else {}
+        worker = self._owned_worker()
+        return dict(worker.info) if worker is not None else {}
+
+    def _owned_worker(self) -> _Worker | None:
+        """The worker, unless it is the one of the process this one was forked from (then: none)."""
+        if self._worker is not None and self._worker.owner != os.getpid():
+            self._worker = None  # abandoned at fork (see _after_fork_in_child): the parent's, not ours
+        return self._worker
 
     def _ensure_worker(self) -> _Worker:
-        if self._worker is None:
-            require("bpy", "blender", "the Blender renderer")  # a clear error before starting a process
+        if self._owned_worker() is None:
+            require_bpy()  # a clear error before starting a process; never imports bpy here
             self._worker = _Worker(self.settings, self.start_timeout)
         return self._worker
+
+    def render_timeout(self, n_objects: int, first: bool = False) -> float:
+        """Seconds one render may take: ``timeout``, or by default scaled to the job.
+
+        30 s, plus 1 s per object, plus per sample and megapixel 2 s for Workbench (its
+        anti-aliasing samples) or 20 s for EEVEE and Cycles (``samples``), plus 60 s for a
+        worker's first render (room, materials, shader compilation). About 6x what a loaded
+        2-core machine took (Cycles on the CPU: 3.4 s per sample and megapixel with two renders
+        competing; Workbench: 0.4 s). Only a backstop for a worker that spins: a stopped or
+        deadlocked one is caught within ``hang_timeout`` by the heartbeat.
+        """
+        if self.timeout is not None:
+            return self.timeout
+        engine = self.settings["engine"]
+        if engine == "workbench":
+            aa = self.settings["aa"]
+            samples, per_sample = (int(aa) if aa.isdigit() else 1), 2.0
+        else:
+            samples, per_sample = self.settings["samples"] or (16 if engine == "eevee" else 32), 20.0
+        megapixels = self.image_size[0] * self.image_size[1] / 1e6
+        return 30.0 + 1.0 * n_objects + per_sample * samples * megapixels + (60.0 if first else 0.0)
 
     def close(self) -> None:
         """End the worker process; safe to call more than once."""
@@ -341,7 +559,7 @@ class BlenderRenderer:
         message = {"op": "render", "scene": request}
         self.last_render_restarted = False
         try:
-            reply = self._ensure_worker().call(message, self.timeout)
+            reply = self._call(message, len(objects))
         except (TimeoutError, EOFError) as error:
             worker = self._worker
             reason = self._describe_failure(worker, error)
@@ -353,7 +571,7 @@ class BlenderRenderer:
             self.restarts += 1
             self.last_render_restarted = True
             try:
-                reply = self._ensure_worker().call(message, self.timeout)
+                reply = self._call(message, len(objects))
             except (TimeoutError, EOFError) as second:
                 reason = self._describe_failure(self._worker, second)
                 if self._worker is not None:
@@ -369,6 +587,12 @@ class BlenderRenderer:
             self._annotate(image, scene, objects, views)
         return image
 
+    def _call(self, message: dict, n_objects: int) -> dict:
+        worker = self._ensure_worker()
+        reply = worker.call(message, self.render_timeout(n_objects, first=worker.renders == 0), self.hang_timeout)
+        worker.renders += 1
+        return reply
+
     @staticmethod
     def _describe_failure(worker: _Worker | None, error: Exception) -> str:
         if worker is None:
@@ -377,7 +601,9 @@ class BlenderRenderer:
             code = worker.proc.wait(timeout=0 if isinstance(error, TimeoutError) else 2)
         except subprocess.TimeoutExpired:
             code = None
-        if isinstance(error, TimeoutError):
+        if isinstance(error, WorkerHung):
+            what = f"hung ({error})"
+        elif isinstance(error, TimeoutError):
             what = f"timed out ({error})"
         elif code is not None and code < 0:
             what = f"died from signal {signal.Signals(-code).name}"
@@ -420,5 +646,5 @@ def render_in_fresh_process(scene: RenderScene, image_size=(512, 1024), **settin
             return np.asarray(im.convert("RGB")), elapsed
 
 
-__all__ = ["BlenderRenderError", "BlenderRenderer", "ENGINES", "blender_cameras", "render_in_fresh_process",
+__all__ = ["BlenderRenderError", "BlenderRenderer", "WorkerHung", "require_bpy", "ENGINES", "blender_cameras", "render_in_fresh_process",
            "scene_request"]

@@ -1,8 +1,10 @@
 """The Blender side of the ``blender`` renderer: runs in its own process and imports ``bpy``.
 
 Started by :class:`metaspatial_env.render.blender.BlenderRenderer` as
-``python -m metaspatial_env.render.blender_worker FD``, where ``FD`` is one end of a socket pair
-wrapped in a :class:`multiprocessing.connection.Connection`. Messages are dicts:
+``python -m metaspatial_env.render.blender_worker FD SCRATCH BEAT_FD PARENT_PID``, where ``FD`` is
+one end of a socket pair wrapped in a :class:`multiprocessing.connection.Connection`, ``SCRATCH``
+the directory for its image files and ``BEAT_FD`` one end of a second socket pair, the heartbeat.
+Messages are dicts:
 
 - ``{"op": "configure", "settings": {...}}``: engine and its parameters (see ``Settings``).
 - ``{"op": "render", "scene": {...}}``: draw the scene (room size, the two cameras and the
@@ -13,8 +15,12 @@ wrapped in a :class:`multiprocessing.connection.Connection`. Messages are dicts:
 - ``{"op": "ping"}`` and ``{"op": "close"}``.
 
 Errors in a request are replied as ``{"ok": False, "error": traceback}``; the worker keeps going.
-The worker exits when the parent closes its end of the socket, when the parent dies (Linux
-parent-death signal, and a check of ``os.getppid()`` while idle) or on ``close``.
+The worker exits when the parent closes its end of the socket, on ``close``, and when the parent
+process dies: Linux's parent-death signal (``SIGKILL``; the parent starts workers from a
+long-lived thread, so it follows the process), and a watchdog thread that also sends the
+heartbeat: one byte on ``BEAT_FD`` every :data:`HEARTBEAT_INTERVAL` seconds, even while Blender
+renders (Blender releases the GIL then), and an exit when that socket reports the parent's end
+closed or ``os.getppid()`` is no longer ``PARENT_PID``.
 
 Blender 5's Python API cannot read a render result's pixels in background mode, so each view is
 written into a directory private to the worker on a memory-backed filesystem (``/dev/shm`` when
@@ -34,11 +40,14 @@ from __future__ import annotations
 import math
 import os
 import pickle
+import select
 import shutil
 import signal
+import socket
 import struct
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from multiprocessing.connection import Connection
@@ -525,15 +534,58 @@ class BlenderScene:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def _watch_parent() -> None:
-    """Die with the parent: Linux's parent-death signal (the idle loop also checks getppid)."""
+#: Seconds between two heartbeats of the watchdog thread.
+HEARTBEAT_INTERVAL = 0.25
+
+
+def _watch_parent(parent: int | None = None) -> None:
+    """Die with the parent: Linux's parent-death signal (the watchdog and the idle loop also check getppid).
+
+    The signal is sent when the thread that forked this process exits; the parent forks workers
+    from a thread that lives as long as it does. A parent that died before this call is caught
+    by comparing ``os.getppid()`` with its pid.
+    """
     try:
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:  # not Linux: the getppid check in the loop covers it
+    except Exception:  # not Linux: the watchdog's getppid check covers it
         pass
+    if parent is not None and os.getppid() != parent:
+        os._exit(0)
+
+
+def _watchdog(beat: socket.socket, parent: int, interval: float = HEARTBEAT_INTERVAL) -> None:
+    """Beat every ``interval`` s; exit the process when the parent is gone.
+
+    Runs in a daemon thread. The parent never writes to ``beat``: readable means its end closed
+    (the parent died or dropped this worker). ``os._exit`` leaves the scratch directory for the
+    next ``scratch_dir()`` call to sweep, as a ``SIGKILL`` would.
+    """
+    beat.setblocking(False)
+    while True:
+        try:
+            readable, _, _ = select.select([beat], [], [], interval)
+            if readable and not beat.recv(64):
+                os._exit(0)
+            if os.getppid() != parent:
+                os._exit(0)
+            try:
+                beat.send(b".")
+            except (BlockingIOError, InterruptedError):  # the parent is not reading just now: fine
+                pass
+        except (BrokenPipeError, ConnectionResetError):
+            os._exit(0)
+        except Exception:  # keep beating: a dead watchdog would look like a hung worker
+            time.sleep(interval)
+
+
+def start_watchdog(beat_fd: int, parent: int) -> threading.Thread:
+    beat = socket.socket(fileno=beat_fd)
+    thread = threading.Thread(target=_watchdog, args=(beat, parent), name="metaspatial-watchdog", daemon=True)
+    thread.start()
+    return thread
 
 
 def serve(conn: Connection, scratch: str | None = None) -> None:
@@ -602,11 +654,14 @@ def main(argv: list[str]) -> int:
     if len(argv) == 3 and argv[0] == "--once":
         render_once(argv[1], argv[2])
         return 0
-    if len(argv) not in (1, 2):
-        print("usage: python -m metaspatial_env.render.blender_worker FD [SCRATCH_DIR] | --once REQUEST OUT.png",
-              file=sys.stderr)
+    if len(argv) not in (1, 2, 4):
+        print("usage: python -m metaspatial_env.render.blender_worker FD [SCRATCH_DIR [BEAT_FD PARENT_PID]]"
+              " | --once REQUEST OUT.png", file=sys.stderr)
         return 2
-    _watch_parent()
+    parent = int(argv[3]) if len(argv) == 4 else None
+    _watch_parent(parent)
+    if len(argv) == 4:
+        start_watchdog(int(argv[2]), parent)
     conn = Connection(int(argv[0]))
     try:
         serve(conn, argv[1] if len(argv) == 2 else None)

@@ -28,11 +28,22 @@ or pickling an env stays cheap) and freed by :meth:`RasterRenderer.close`.
 Rendering is deterministic: the same scene gives the same bytes on the same machine and
 driver (Mesa llvmpipe here). Images from different GL drivers may differ by a few levels.
 A renderer (its context) is meant to be used from the thread that first rendered with it.
+
+Fork: Mesa's GL does not survive ``fork()``. Once a process has created a GL context (even one
+since released), a forked child's draws wait forever for rasteriser threads that only the
+parent has, and a fresh context in the child hangs the same way. So a child forked after the
+parent's first render (gymnasium's ``AsyncVectorEnv`` with the default ``fork`` start method,
+``multiprocessing`` "fork" pools) raises :class:`GLForkError` at its first render, naming the fix
+(``context="spawn"`` or ``"forkserver"``), and the contexts it inherited are abandoned, never
+touched again, so closing or collecting their renderers cannot hang either. A child forked
+before the parent touched GL renders normally.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -214,6 +225,40 @@ def _aabb_boxes(boxes, rgb, kind) -> np.ndarray:
                         col, col, np.zeros(n), np.full(n, kind))
 
 
+# -- fork safety -----------------------------------------------------------------------------
+class GLForkError(RuntimeError):
+    """Rendering in a process forked after its parent had used OpenGL (which would hang)."""
+
+
+#: Process that first initialised OpenGL here (or in a forked ancestor); None: GL never touched.
+_gl_pid: int | None = None
+#: Renderers of this process, so a forked child can abandon the contexts it inherited.
+_renderers: weakref.WeakSet[RasterRenderer] = weakref.WeakSet()
+#: GL objects a forked child inherited: kept referenced and never released (that could hang).
+_abandoned: list = []
+
+
+def _gl_fork_message(parent: int) -> str:
+    return (f"the raster renderer cannot draw in process {os.getpid()}: it was forked from process {parent} "
+            "after that process had rendered with OpenGL, and Mesa's GL does not survive fork() (the first "
+            "draw would hang forever). Start worker processes with 'spawn' or 'forkserver' instead of "
+            "'fork': gymnasium.vector.AsyncVectorEnv(env_fns, context=\"spawn\") (or context=\"forkserver\"), "
+            "multiprocessing.get_context(\"spawn\"); or create the vector env before the first render in "
+            "the parent.")
+
+
+def _abandon_inherited_contexts() -> None:
+    """``os.register_at_fork(after_in_child=...)``: forget the parent's GL contexts, without releasing them."""
+    for renderer in list(_renderers):
+        state = renderer.__dict__
+        _abandoned.append([state.get(k) for k in ("_ctx", "_prog", "_vbo", "_vao", "_fbo", "_resolve")])
+        renderer._init_gl_state()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_abandon_inherited_contexts)
+
+
 # -- the renderer ----------------------------------------------------------------------------
 class RasterRenderer:
     """OpenGL rasteriser implementing :class:`~metaspatial_env.render.base.Renderer`.
@@ -270,7 +315,12 @@ class RasterRenderer:
     def _create_context(self):
         import moderngl
 
+        global _gl_pid
+        if _gl_pid is not None and _gl_pid != os.getpid():
+            raise GLForkError(_gl_fork_message(_gl_pid))
         _load_triton_before_mesa()
+        if _gl_pid is None:
+            _gl_pid = os.getpid()  # from here on, a fork of this process cannot use GL
         attempts = [self.backend] if self.backend else ["egl", None]
         errors = []
         for backend in attempts:
@@ -290,6 +340,7 @@ class RasterRenderer:
         if self._ctx is not None:
             return
         ctx = self._create_context()
+        _renderers.add(self)
         try:
             self._prog = ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
             light = np.asarray(LIGHT_DIR, dtype=np.float64)
@@ -468,4 +519,4 @@ def _load_triton_before_mesa() -> None:
         pass
 
 
-__all__ = ["RasterRenderer", "box_vertices", "marker_color", "VERTICES_PER_BOX"]
+__all__ = ["GLForkError", "RasterRenderer", "box_vertices", "marker_color", "VERTICES_PER_BOX"]

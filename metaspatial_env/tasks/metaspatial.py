@@ -50,7 +50,6 @@ Problems raise :class:`TaskError` naming the room and the field (``answer.size_o
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -58,7 +57,7 @@ from pathlib import Path
 from typing import Any
 
 from ..geometry import WALLS
-from ..schema import LAYOUT_ELEMENTS, LAYOUT_PREPOSITIONS, Task, TaskError
+from ..schema import LAYOUT_ELEMENTS, LAYOUT_PREPOSITIONS, Task, TaskError, read_json
 
 __all__ = [
     "SCENE_GRAPH_FILE",
@@ -136,10 +135,7 @@ def _decode_json(value: Any, task_id: str, field: str) -> Any:
     if isinstance(value, (bytes, bytearray)):
         value = value.decode("utf-8")
     if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise TaskError(task_id, field, f"not valid JSON: {exc.msg}") from exc
+        return read_json(value, task_id, field)
     return value
 
 
@@ -170,10 +166,7 @@ def _size_from_answer(room: str, answer: Mapping[str, Any]) -> tuple[float, floa
     if size is None:
         return None
     if isinstance(size, str):  # hf_data_curation.py serialises a dict with str(); accept both quotings
-        try:
-            size = json.loads(size.replace("'", '"'))
-        except json.JSONDecodeError as exc:
-            raise TaskError(room, "answer.size_of_room", f"not valid JSON: {exc.msg}") from exc
+        size = read_json(size.replace("'", '"'), room, "answer.size_of_room")
     if not isinstance(size, Mapping):
         raise TaskError(room, "answer.size_of_room", f"must be an object {{x, y, z}}, got {type(size).__name__}")
     out = []
@@ -380,11 +373,10 @@ def load_metaspatial(
     if not path.is_file():
         raise TaskError(name, "scene_graph", f"{SCENE_GRAPH_FILE} not found under {root / name}")
     try:
-        scene_graph = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise TaskError(name, "scene_graph", f"cannot read {path}: {exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise TaskError(name, "scene_graph", f"{path.name} is not valid JSON: {exc.msg} at line {exc.lineno}") from exc
+    scene_graph = read_json(text, name, "scene_graph", f"{path.name}: ")
     return scene_graph_to_task(
         scene_graph,
         room_name=name,

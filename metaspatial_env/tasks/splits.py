@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..schema import Task, TaskError
+from ..schema import Task, TaskError, read_json
 from .catalog import ROOM_TYPES
 
 __all__ = [
@@ -128,8 +128,15 @@ def _load_split(name: str) -> tuple[Task, ...]:
     return tuple(load_tasks(path))
 
 
-def load_rooms(source: str, min_objects: int | None = None, max_objects: int | None = None) -> tuple[Task, ...]:
-    """Rooms of ``source`` with ``min_objects`` to ``max_objects`` objects.
+#: Most rooms one ``generated:FIRST_SEED:COUNT`` source may name (each is generated, then checked).
+MAX_GENERATED_ROOMS = 100_000
+
+
+def load_rooms(source: str, min_objects: int | None = None, max_objects: int | None = None,
+               limit: int | None = None) -> tuple[Task, ...]:
+    """Rooms of ``source`` with ``min_objects`` to ``max_objects`` objects, the first ``limit`` of them.
+
+    ``limit`` cuts before generating: ``generated:0:100000`` with ``limit=1`` generates one room.
 
     ``source`` is a bundled split (its rooms are filtered by object count; None: no bound) or
     ``generated:FIRST_SEED:COUNT``: ``COUNT`` rooms from :func:`~.generator.generate_task` with seeds
@@ -137,7 +144,7 @@ def load_rooms(source: str, min_objects: int | None = None, max_objects: int | N
     generator's default, 4 to 20, moved to meet the other), for held-out or training rooms of a
     size no bundled split holds.
     """
-    for name, value in (("min_objects", min_objects), ("max_objects", max_objects)):
+    for name, value in (("min_objects", min_objects), ("max_objects", max_objects), ("limit", limit)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             raise ValueError(f"{name} must be a positive int or None, got {value!r}")
     low, high = min_objects or 1, max_objects or 10**9
@@ -153,6 +160,10 @@ def load_rooms(source: str, min_objects: int | None = None, max_objects: int | N
             raise ValueError(f"room source {source!r} is not generated:FIRST_SEED:COUNT") from None
         if first_seed < 0 or count < 1:
             raise ValueError(f"room source {source!r} needs FIRST_SEED >= 0 and COUNT >= 1")
+        if count > MAX_GENERATED_ROOMS:
+            raise ValueError(f"room source {source!r} asks for {count} rooms; at most {MAX_GENERATED_ROOMS}")
+        if limit is not None:
+            count = min(count, limit)
         from .generator import generate_task
 
         # An open bound takes the generator's default (4 to 20), moved to meet the given one.
@@ -161,7 +172,7 @@ def load_rooms(source: str, min_objects: int | None = None, max_objects: int | N
     rooms = tuple(t for t in load_split(source) if low <= len(t.objects) <= high)
     if not rooms:
         raise ValueError(f"no room of split {source!r} has {min_objects or 1} to {max_objects or 'any'} objects")
-    return rooms
+    return rooms if limit is None else rooms[:limit]
 
 
 # ---------------------------------------------------------------------------- user files
@@ -188,15 +199,9 @@ def load_tasks(path: str | Path) -> list[Task]:
             if not line.strip():
                 continue
             where = f"{path.name}:{lineno}"
-            try:
-                records.append((where, json.loads(line)))
-            except json.JSONDecodeError as exc:
-                raise TaskError(where, "json", f"not valid JSON: {exc.msg} at column {exc.colno}") from exc
+            records.append((where, read_json(line, where, "json")))
     elif stem.endswith(".json"):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise TaskError(path.name, "json", f"not valid JSON: {exc.msg} at line {exc.lineno}") from exc
+        data = read_json(text, path.name, "json")
         if isinstance(data, dict) and "tasks" in data and "room" not in data:
             data = data["tasks"]
         if isinstance(data, dict):
