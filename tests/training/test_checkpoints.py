@@ -19,9 +19,7 @@ import pytest
 torch = pytest.importorskip("torch")
 safetensors_torch = pytest.importorskip("safetensors.torch")
 
-from training.trainer import (  # noqa: E402
-    RoomSampler,
-    Trainer,
+from training.checkpoints import (  # noqa: E402
     apply_trainer_state,
     build_trainer_state,
     capture_rng_state,
@@ -34,6 +32,7 @@ from training.trainer import (  # noqa: E402
     write_checkpoint,
     write_trainer_state,
 )
+from training.trainer import RoomSampler, Trainer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -352,7 +351,7 @@ def test_process_killed_mid_save_leaves_no_step_folder(tmp_path):
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from pathlib import Path
         from test_checkpoints import _state, _write_weights
-        from training.trainer import write_checkpoint
+        from training.checkpoints import write_checkpoint
 
         def killed(folder):
             _write_weights(folder)
