@@ -135,7 +135,8 @@ def evaluate(args: argparse.Namespace) -> int:
     """
     import signal
 
-    from agents.evaluate import EPISODES_JSONL, METRIC_LABELS, Estimate, EvalConfig, register_config_secrets
+    from agents.eval_metrics import METRIC_LABELS, Estimate
+    from agents.evaluate import EPISODES_JSONL, EvalConfig, register_config_secrets
     from agents.evaluate import evaluate as run_evaluation
 
     out = Path(args.out)
@@ -175,7 +176,7 @@ def _sigterm_interrupts(signum, frame):
 def compare(args: argparse.Namespace) -> int:
     """Print a markdown leaderboard of eval results (and each one's room-by-room difference from the
     first where they share rooms) and plot reward per turn."""
-    from agents.evaluate import leaderboard, load_results, paired_table, plot_reward_per_turn
+    from agents.compare import leaderboard, load_results, paired_table, plot_reward_per_turn
 
     try:
         results = load_results(args.results)

@@ -7,6 +7,9 @@ episode's metrics come from its *final* turn (the layout the policy ends with); 
 ended early on success keeps its last layout for the turns it did not play, so the reward-per-turn
 curve compares policies over the same number of turns.
 
+The metrics and the CSV / HTML reports are computed by :mod:`agents.eval_metrics`, and
+``metaspatial compare`` ranks runs in :mod:`agents.compare`.
+
 Metrics, each with a 95 % confidence interval (Wilson for rates, normal for means):
 format-valid, collision-free, in-bounds and stable rates (the final layout places every object
 and the env reports no parse, collision, out-of-bounds or instability problem respectively, with
@@ -58,23 +61,29 @@ key) are registered with :mod:`metaspatial_env.redact`, and everything written (
 from __future__ import annotations
 
 import contextlib
-import csv
-import html
-import io
 import json
-import math
 import multiprocessing
 import os
 import signal
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from metaspatial_env.redact import SECRET_ARGUMENTS, redact_data, register_secret
-from metaspatial_env.reward import TERMS, total_reward
+from metaspatial_env.reward import total_reward
+
+from .eval_metrics import (
+    compute_metrics,
+    csv_text,
+    has_judge,
+    html_report,
+    judge_steps,
+    reward_per_turn,
+    reward_per_turn_no_judge,
+)
 
 #: The per-episode record (append-only JSON lines) and the files computed from it.
 EPISODES_JSONL = "episodes.jsonl"
@@ -85,70 +94,6 @@ REPORT_HTML = "report.html"
 RUN_FILES = (RESULTS_JSON, EPISODES_JSONL, EPISODES_CSV, REPORT_HTML)
 #: Config fields a resumed run may change (they do not change what an episode records).
 RESUMABLE_CHANGES = ("workers",)
-
-#: Two-sided 95 % normal quantile.
-Z95 = 1.959963984540054
-#: Rate metrics: the final layout has none of these problem kinds (the env's own checks and
-#: tolerances, the same ones ``success`` uses).
-RATE_METRICS = {
-    "format_valid": ("parse", "unplaced"),
-    "collision_free": ("unplaced", "collision"),
-    "in_bounds": ("unplaced", "out_of_bounds"),
-    "stable": ("unplaced", "unstable"),
-}
-#: Problem kinds that make a layout physically invalid for the physically-grounded score.
-PHYSICALLY_VALID = ("parse", "unplaced", "collision", "out_of_bounds")
-METRIC_LABELS = {
-    "format_valid": "format-valid rate",
-    "collision_free": "collision-free rate",
-    "in_bounds": "in-bounds rate",
-    "stable": "stable rate",
-    "relations": "relation satisfaction",
-    "success": "success rate",
-    "reward_per_turn": "mean reward per turn",
-    "total_no_judge": "mean total without judge",
-    "judge": "judge score",
-    "physically_grounded": "physically-grounded score",
-}
-
-
-# ----------------------------------------------------------------------------- statistics
-@dataclass(frozen=True)
-class Estimate:
-    """A metric's value with its 95 % confidence interval over ``n`` samples."""
-
-    value: float
-    low: float
-    high: float
-    n: int
-
-    def format(self, digits: int = 3) -> str:
-        return f"{self.value:.{digits}f} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
-
-
-def wilson_interval(successes: int, n: int) -> Estimate:
-    """A proportion with its Wilson score interval (sound at 0 % and 100 %, unlike the normal one)."""
-    if n <= 0:
-        return Estimate(math.nan, math.nan, math.nan, 0)
-    p = successes / n
-    denominator = 1 + Z95**2 / n
-    centre = (p + Z95**2 / (2 * n)) / denominator
-    half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / denominator
-    return Estimate(p, max(0.0, centre - half), min(1.0, centre + half), n)
-
-
-def mean_interval(values: Sequence[float]) -> Estimate:
-    """A mean with its normal-approximation interval (sample standard deviation)."""
-    n = len(values)
-    if n == 0:
-        return Estimate(math.nan, math.nan, math.nan, 0)
-    mean = sum(values) / n
-    if n == 1:
-        return Estimate(mean, mean, mean, 1)
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = Z95 * sd / math.sqrt(n)
-    return Estimate(mean, mean - half, mean + half, n)
-
 
 # ----------------------------------------------------------------------------- configuration
 @dataclass(frozen=True)
@@ -346,163 +291,6 @@ def run_episodes(config: EvalConfig, out: Path | None = None, progress: bool = T
                 for index, episode in pool.imap_unordered(_play_indexed, jobs):
                     finished(index, episode)
     return episodes
-
-
-# ----------------------------------------------------------------------------- metrics
-def _final_terms(episode: dict[str, Any]) -> dict[str, float]:
-    return episode["turns"][-1]["terms"] if episode["turns"] else {}
-
-
-def _final_passes(episode: dict[str, Any], kinds: Iterable[str]) -> bool:
-    """Whether the final layout has none of the problem ``kinds`` (an unplayed episode has all)."""
-    if not episode["turns"]:
-        return False
-    counts = episode["turns"][-1].get("problem_counts", {})
-    return not any(counts.get(kind) for kind in kinds)
-
-
-def _judged(turn: dict[str, Any]) -> bool:
-    """Whether the env's judge was asked about this turn (it graded it, or failed to)."""
-    return "judge" in turn["terms"] or bool(turn.get("judge_error"))
-
-
-def _no_judge_total(turn: dict[str, Any]) -> float | None:
-    if "total_no_judge" in turn:
-        return turn["total_no_judge"]
-    return None if "judge" in turn["terms"] else turn["terms"].get("total", 0.0)
-
-
-def has_judge(episodes: Sequence[dict[str, Any]]) -> bool:
-    """Whether the env graded with a judge (some turn has the term or a judge error)."""
-    return any(_judged(t) for e in episodes for t in e["turns"])
-
-
-def judge_steps(episodes: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """How many steps the judge was asked about, how many it graded and how many failed."""
-    judged = [t for e in episodes for t in e["turns"] if _judged(t)]
-    failed = sum(bool(t.get("judge_error")) and "judge" not in t["terms"] for t in judged)
-    return {"steps": len(judged), "graded": len(judged) - failed, "failed": failed}
-
-
-def reward_per_turn(episodes: Sequence[dict[str, Any]], turns: int, judge: bool | None = None) -> list[Estimate]:
-    """Mean ``total`` at each turn, an ended episode keeping its last layout's total.
-
-    With a judge (``judge``: None detects it), only episodes whose step at that turn was graded
-    count, so every value is on the scale with the judge term.
-    """
-    judge = has_judge(episodes) if judge is None else judge
-    curve = []
-    for t in range(turns):
-        steps = [e["turns"][min(t, len(e["turns"]) - 1)] for e in episodes if e["turns"]]
-        curve.append(mean_interval([s["terms"].get("total", 0.0) for s in steps
-                                    if not judge or "judge" in s["terms"]]))
-    return curve
-
-
-def reward_per_turn_no_judge(episodes: Sequence[dict[str, Any]], turns: int) -> list[Estimate]:
-    """Mean total without the judge term at each turn (every episode; an ended one keeps its last)."""
-    curve = []
-    for t in range(turns):
-        steps = [e["turns"][min(t, len(e["turns"]) - 1)] for e in episodes if e["turns"]]
-        curve.append(mean_interval([v for v in map(_no_judge_total, steps) if v is not None]))
-    return curve
-
-
-def compute_metrics(episodes: Sequence[dict[str, Any]]) -> dict[str, Estimate]:
-    """Every metric of the module docstring over ``episodes`` (judge ones only when graded)."""
-    n = len(episodes)
-    finals = [_final_terms(e) for e in episodes]
-    metrics = {name: wilson_interval(sum(_final_passes(e, kinds) for e in episodes), n)
-               for name, kinds in RATE_METRICS.items()}
-    metrics["relations"] = mean_interval([f.get("relations", 0.0) for f in finals])
-    metrics["success"] = wilson_interval(sum(bool(e["success"]) for e in episodes), n)
-    judge = has_judge(episodes)
-    # With a judge, a step it failed on has a total on the scale without it: only graded steps
-    # count here, and total_no_judge puts every step on the other scale (the module docstring).
-    metrics["reward_per_turn"] = mean_interval([t["reward"] for e in episodes for t in e["turns"]
-                                                if not judge or "judge" in t["terms"]])
-    if judge:
-        metrics["total_no_judge"] = mean_interval([v for e in episodes for v in map(_no_judge_total, e["turns"])
-                                                   if v is not None])
-    graded = [(e, f["judge"]) for e, f in zip(episodes, finals) if "judge" in f]
-    if graded:
-        metrics["judge"] = mean_interval([score for _, score in graded])
-        metrics["physically_grounded"] = mean_interval([
-            score if _final_passes(e, PHYSICALLY_VALID) else 0.0 for e, score in graded
-        ])
-    return metrics
-
-
-# ----------------------------------------------------------------------------- reports
-CSV_TERMS = ("total", *TERMS)
-
-
-def csv_text(episodes: Iterable[dict[str, Any]]) -> str:
-    """One row per episode: the room, whether it succeeded, the final turn's terms, the final turn's
-    judge error, its total without the judge and how many of its steps the judge failed on."""
-    handle = io.StringIO(newline="")
-    writer = csv.writer(handle)
-    writer.writerow(["task_id", "room_type", "turns_used", "success", *CSV_TERMS, "judge_error",
-                     "total_no_judge", "judge_failed_steps"])
-    for e in redact_data(list(episodes)):
-        final = _final_terms(e)
-        last = e["turns"][-1] if e["turns"] else {}
-        no_judge = _no_judge_total(last) if last else None
-        writer.writerow([e["task_id"], e["room_type"], e["turns_used"], int(e["success"]),
-                         *(("" if term not in final else f"{final[term]:.4f}") for term in CSV_TERMS),
-                         last.get("judge_error", ""), "" if no_judge is None else f"{no_judge:.4f}",
-                         judge_steps([e])["failed"]])
-    return handle.getvalue()
-
-
-def write_csv(episodes: Iterable[dict[str, Any]], path: Path) -> None:
-    """:func:`csv_text` to ``path`` (atomically)."""
-    write_atomic(Path(path), csv_text(episodes))
-
-
-def html_report(results: dict[str, Any]) -> str:
-    """A self-contained page (images by relative path): the metrics, then per room each turn's
-    image, answer and feedback."""
-    esc = html.escape
-    results = redact_data(results)
-    cfg = results["config"]
-    parts = ["<!doctype html><meta charset='utf-8'>",
-             f"<title>metaspatial eval: {esc(cfg['policy'])}</title>",
-             "<style>body{font-family:sans-serif;margin:2em}img{width:640px;border:1px solid #ccc}"
-             "pre{white-space:pre-wrap;background:#f6f6f6;padding:.5em;max-width:900px;max-height:20em;"
-             "overflow:auto}td,th{padding:2px 8px}</style>",
-             f"<h1>{esc(cfg['policy'])} on {esc(cfg['split'])} ({len(results['episodes'])} rooms, "
-             f"{cfg['turns']} turns, {esc(cfg['env_id'])})</h1>"]
-    if not results.get("complete", True):
-        parts.append(f"<p><b>partial run</b>: {results.get('episodes_done', len(results['episodes']))} of "
-                     f"{results.get('episodes_total', '?')} episodes; continue it with <code>--resume</code></p>")
-    steps = results.get("judge_steps")
-    if steps and steps["steps"]:
-        parts.append(f"<p>judge: {steps['failed']} of {steps['steps']} judged steps failed (no grade); "
-                     f"reward per turn counts the {steps['graded']} graded steps</p>")
-    parts.append("<table border=1><tr><th>metric</th><th>value [95% CI]</th><th>n</th></tr>")
-    for name, m in results["metrics"].items():
-        parts.append(f"<tr><td>{esc(METRIC_LABELS.get(name, name))}</td><td>{Estimate(**m).format()}</td>"
-                     f"<td>{m['n']}</td></tr>")
-    parts.append("</table><h2>Reward per turn</h2><table border=1><tr><th>turn</th><th>mean total [95% CI]</th></tr>")
-    for t, m in enumerate(results["reward_per_turn"], 1):
-        parts.append(f"<tr><td>{t}</td><td>{Estimate(**m).format()}</td></tr>")
-    parts.append("</table>")
-    for e in results["episodes"]:
-        images = e.get("images", {})
-        parts.append(f"<h2 id='{esc(e['task_id'])}'>{esc(e['task_id'])} ({esc(e['room_type'])}): "
-                     f"{'success' if e['success'] else 'no success'}, final total {e['final_total']:.3f}</h2>")
-        parts.append(f"<details><summary>task prompt</summary><pre>{esc(e.get('prompt', ''))}</pre></details>")
-        if "0" in images:
-            parts.append(f"<p>before the first answer</p><img src='{esc(images['0'])}'>")
-        for t in e["turns"]:
-            parts.append(f"<h3>turn {t['turn']}: reward {t['reward']:.3f}</h3>")
-            if str(t["turn"]) in images:
-                parts.append(f"<img src='{esc(images[str(t['turn'])])}'>")
-            parts.append(f"<p>answer</p><pre>{esc(t['action'])}</pre><p>feedback</p><pre>{esc(t['feedback'])}</pre>")
-            if t.get("judge_error"):
-                parts.append(f"<p>judge: no grade ({esc(t['judge_error'])})</p>")
-    return "\n".join(parts)
 
 
 class OutputError(ValueError):
@@ -715,104 +503,3 @@ class _no_sigint:
             signal.signal(signal.SIGINT, self._previous)
         return False
 
-
-# ----------------------------------------------------------------------------- compare
-def load_results(paths: Sequence[str | Path]) -> list[dict[str, Any]]:
-    """Read ``results.json`` files (a directory means its ``results.json``)."""
-    loaded = []
-    for path in map(Path, paths):
-        path = path / "results.json" if path.is_dir() else path
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as error:
-            raise ValueError(f"cannot read results from {path}: {error}") from None
-        if not all(key in data for key in ("config", "metrics", "reward_per_turn")):
-            raise ValueError(f"{path} is not a metaspatial eval results.json")
-        if "success" not in data["metrics"]:
-            raise ValueError(f"{path} records no finished episode yet (a partial run: continue it with --resume)")
-        loaded.append(data)
-    return loaded
-
-
-def leaderboard(results: Sequence[dict[str, Any]]) -> str:
-    """A markdown table: one row per policy, each metric as ``value [95% CI]``, best success first."""
-    names = [m for m in METRIC_LABELS if any(m in r["metrics"] for r in results)]
-    rows = sorted(results, key=lambda r: (-r["metrics"]["success"]["value"],
-                                          -r["metrics"]["reward_per_turn"]["value"]))
-    lines = ["| policy | rooms | " + " | ".join(METRIC_LABELS[m] for m in names) + " |",
-             "| --- | ---: | " + " | ".join("---:" for _ in names) + " |"]
-    for r in rows:
-        cells = [Estimate(**r["metrics"][m]).format() if m in r["metrics"] else "-" for m in names]
-        policy = r["config"]["policy"] + ("" if r.get("complete", True) else " (partial)")
-        lines.append(f"| {policy} | {len(r.get('episodes', [])) or r['metrics']['success']['n']} | "
-                     + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def paired_differences(baseline: dict[str, Any], other: dict[str, Any]) -> dict[str, Any] | None:
-    """``other`` minus ``baseline`` room by room, over the rooms both played (matched by task id).
-
-    The same rooms make the comparison paired: the interval is that of the mean per-room difference,
-    far tighter than two independent intervals when rooms differ more than policies do. Returns the
-    differences of the final total and of each room's mean reward over its turns as :class:`Estimate`
-    dicts, how many rooms got better and worse (final total), and ``n``; None when no room is shared.
-    """
-    before = {e["task_id"]: e for e in baseline.get("episodes", []) if e["turns"]}
-    pairs = [(before[e["task_id"]], e) for e in other.get("episodes", []) if e["turns"] and e["task_id"] in before]
-    if not pairs:
-        return None
-
-    def mean_reward(episode: dict[str, Any]) -> float:
-        return sum(t["reward"] for t in episode["turns"]) / len(episode["turns"])
-
-    final = [_final_terms(new).get("total", 0.0) - _final_terms(old).get("total", 0.0) for old, new in pairs]
-    return {
-        "final_total": asdict(mean_interval(final)),
-        "reward_per_turn": asdict(mean_interval([mean_reward(new) - mean_reward(old) for old, new in pairs])),
-        "better": sum(d > 0 for d in final),
-        "worse": sum(d < 0 for d in final),
-        "n": len(pairs),
-    }
-
-
-def paired_table(results: Sequence[dict[str, Any]]) -> str:
-    """A markdown table of each later result's :func:`paired_differences` against the first ("" if none pair)."""
-    rows = []
-    for r in results[1:]:
-        d = paired_differences(results[0], r)
-        if d is not None:
-            rows.append(f"| {r['config']['policy']} | {d['n']} | {Estimate(**d['final_total']).format()} | "
-                        f"{Estimate(**d['reward_per_turn']).format()} | {d['better']} / {d['worse']} |")
-    if not rows:
-        return ""
-    return "\n".join([f"Paired against {results[0]['config']['policy']}, room by room (95% CI of the mean difference):",
-                      "",
-                      "| policy | shared rooms | final total, difference | mean reward per turn, difference | rooms better / worse |",
-                      "| --- | ---: | ---: | ---: | ---: |", *rows])
-
-
-def plot_reward_per_turn(results: Sequence[dict[str, Any]], path: Path) -> None:
-    """A PNG of mean total per turn (95 % CI error bars), one line per policy."""
-    from metaspatial_env.deps import require
-
-    require("matplotlib", "plot", "the reward-per-turn plot").use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(6, 4), dpi=100)
-    for r in results:
-        curve = r["reward_per_turn"]
-        turns = list(range(1, len(curve) + 1))
-        values = [c["value"] for c in curve]
-        errors = [[c["value"] - c["low"] for c in curve], [c["high"] - c["value"] for c in curve]]
-        axes.errorbar(turns, values, yerr=errors, marker="o", capsize=4,
-                      label=f"{r['config']['policy']} ({r['config']['split']})")
-    axes.set_xlabel("turn")
-    axes.set_ylabel("mean reward (total)")
-    axes.set_xticks(range(1, max(len(r["reward_per_turn"]) for r in results) + 1))
-    axes.set_ylim(0, 1.02)
-    axes.grid(alpha=0.3)
-    axes.legend(loc="lower right")
-    axes.set_title("Reward per turn (95% CI)")
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)

@@ -7,19 +7,9 @@ import json
 
 import pytest
 
-from agents.evaluate import (
-    EvalConfig,
-    compute_metrics,
-    evaluate,
-    leaderboard,
-    load_results,
-    mean_interval,
-    paired_differences,
-    paired_table,
-    plot_reward_per_turn,
-    reward_per_turn,
-    wilson_interval,
-)
+from agents.compare import leaderboard, load_results, paired_differences, paired_table, plot_reward_per_turn
+from agents.eval_metrics import compute_metrics, mean_interval, reward_per_turn, wilson_interval
+from agents.evaluate import EvalConfig, evaluate
 from metaspatial_env.cli import main
 
 
@@ -83,7 +73,7 @@ def test_metrics_use_the_final_turn_and_judge_only_counts_valid_layouts():
 def test_totals_with_and_without_the_judge_are_kept_apart():
     """A judge that failed on some steps: their totals (without the term) are not averaged with the
     graded ones; the failures are counted."""
-    from agents.evaluate import judge_steps, reward_per_turn_no_judge
+    from agents.eval_metrics import judge_steps, reward_per_turn_no_judge
 
     episodes = [_episode([0.5, 0.9], judge=0.8), _episode([0.4], judge=0.6),
                 _episode([0.2, 0.3], judge_error="request failed: timeout")]

@@ -1,0 +1,114 @@
+"""``metaspatial compare``: a leaderboard of evaluation results, paired room-by-room differences
+against the first run (with their 95 % CI, rooms better and worse), and a reward-per-turn plot."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from .eval_metrics import METRIC_LABELS, Estimate, final_terms, mean_interval
+
+
+# ----------------------------------------------------------------------------- compare
+def load_results(paths: Sequence[str | Path]) -> list[dict[str, Any]]:
+    """Read ``results.json`` files (a directory means its ``results.json``)."""
+    loaded = []
+    for path in map(Path, paths):
+        path = path / "results.json" if path.is_dir() else path
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            raise ValueError(f"cannot read results from {path}: {error}") from None
+        if not all(key in data for key in ("config", "metrics", "reward_per_turn")):
+            raise ValueError(f"{path} is not a metaspatial eval results.json")
+        if "success" not in data["metrics"]:
+            raise ValueError(f"{path} records no finished episode yet (a partial run: continue it with --resume)")
+        loaded.append(data)
+    return loaded
+
+
+def leaderboard(results: Sequence[dict[str, Any]]) -> str:
+    """A markdown table: one row per policy, each metric as ``value [95% CI]``, best success first."""
+    names = [m for m in METRIC_LABELS if any(m in r["metrics"] for r in results)]
+    rows = sorted(results, key=lambda r: (-r["metrics"]["success"]["value"],
+                                          -r["metrics"]["reward_per_turn"]["value"]))
+    lines = ["| policy | rooms | " + " | ".join(METRIC_LABELS[m] for m in names) + " |",
+             "| --- | ---: | " + " | ".join("---:" for _ in names) + " |"]
+    for r in rows:
+        cells = [Estimate(**r["metrics"][m]).format() if m in r["metrics"] else "-" for m in names]
+        policy = r["config"]["policy"] + ("" if r.get("complete", True) else " (partial)")
+        lines.append(f"| {policy} | {len(r.get('episodes', [])) or r['metrics']['success']['n']} | "
+                     + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def paired_differences(baseline: dict[str, Any], other: dict[str, Any]) -> dict[str, Any] | None:
+    """``other`` minus ``baseline`` room by room, over the rooms both played (matched by task id).
+
+    The same rooms make the comparison paired: the interval is that of the mean per-room difference,
+    far tighter than two independent intervals when rooms differ more than policies do. Returns the
+    differences of the final total and of each room's mean reward over its turns as :class:`Estimate`
+    dicts, how many rooms got better and worse (final total), and ``n``; None when no room is shared.
+    """
+    before = {e["task_id"]: e for e in baseline.get("episodes", []) if e["turns"]}
+    pairs = [(before[e["task_id"]], e) for e in other.get("episodes", []) if e["turns"] and e["task_id"] in before]
+    if not pairs:
+        return None
+
+    def mean_reward(episode: dict[str, Any]) -> float:
+        return sum(t["reward"] for t in episode["turns"]) / len(episode["turns"])
+
+    final = [final_terms(new).get("total", 0.0) - final_terms(old).get("total", 0.0) for old, new in pairs]
+    return {
+        "final_total": asdict(mean_interval(final)),
+        "reward_per_turn": asdict(mean_interval([mean_reward(new) - mean_reward(old) for old, new in pairs])),
+        "better": sum(d > 0 for d in final),
+        "worse": sum(d < 0 for d in final),
+        "n": len(pairs),
+    }
+
+
+def paired_table(results: Sequence[dict[str, Any]]) -> str:
+    """A markdown table of each later result's :func:`paired_differences` against the first ("" if none pair)."""
+    rows = []
+    for r in results[1:]:
+        d = paired_differences(results[0], r)
+        if d is not None:
+            rows.append(f"| {r['config']['policy']} | {d['n']} | {Estimate(**d['final_total']).format()} | "
+                        f"{Estimate(**d['reward_per_turn']).format()} | {d['better']} / {d['worse']} |")
+    if not rows:
+        return ""
+    return "\n".join([f"Paired against {results[0]['config']['policy']}, room by room (95% CI of the mean difference):",
+                      "",
+                      "| policy | shared rooms | final total, difference | mean reward per turn, difference | rooms better / worse |",
+                      "| --- | ---: | ---: | ---: | ---: |", *rows])
+
+
+def plot_reward_per_turn(results: Sequence[dict[str, Any]], path: Path) -> None:
+    """A PNG of mean total per turn (95 % CI error bars), one line per policy."""
+    from metaspatial_env.deps import require
+
+    require("matplotlib", "plot", "the reward-per-turn plot").use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 4), dpi=100)
+    for r in results:
+        curve = r["reward_per_turn"]
+        turns = list(range(1, len(curve) + 1))
+        values = [c["value"] for c in curve]
+        errors = [[c["value"] - c["low"] for c in curve], [c["high"] - c["value"] for c in curve]]
+        axes.errorbar(turns, values, yerr=errors, marker="o", capsize=4,
+                      label=f"{r['config']['policy']} ({r['config']['split']})")
+    axes.set_xlabel("turn")
+    axes.set_ylabel("mean reward (total)")
+    axes.set_xticks(range(1, max(len(r["reward_per_turn"]) for r in results) + 1))
+    axes.set_ylim(0, 1.02)
+    axes.grid(alpha=0.3)
+    axes.legend(loc="lower right")
+    axes.set_title("Reward per turn (95% CI)")
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
