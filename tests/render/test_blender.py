@@ -153,7 +153,7 @@ def test_a_worker_that_keeps_dying_is_a_clear_error(monkeypatch):
     r.render(scene_with())
     from metaspatial_env.render import blender
 
-    start = blender._Worker.__init__
+    start = blender.Worker.__init__
 
     def start_and_die(self, *args, **kwargs):
         start(self, *args, **kwargs)
@@ -161,7 +161,7 @@ def test_a_worker_that_keeps_dying_is_a_clear_error(monkeypatch):
         self.proc.wait()
 
     os.kill(r.worker_pid, signal.SIGKILL)
-    monkeypatch.setattr(blender._Worker, "__init__", start_and_die)
+    monkeypatch.setattr(blender.Worker, "__init__", start_and_die)
     with pytest.raises(BlenderRenderError, match="failed twice"):
         r.render(scene_with())
     assert r.worker_pid is None
