@@ -74,18 +74,25 @@ def to_mapping(config: Any) -> dict[str, Any]:
 _SCALARS = (bool, int, float, str)
 
 
-@functools.cache
-def _scalar_types(cls: type) -> dict[str, tuple[type, bool]]:
-    """Fields of ``cls`` typed as one of bool, int, float, str (or it or None): ``(type, optional)``."""
+def _field_options(cls: type) -> dict[str, tuple]:
+    """Each field's annotation as the tuple of its union members (one member when not a union)."""
     hints = typing.get_type_hints(cls)
     out = {}
     for f in dataclasses.fields(cls):
         hint = hints.get(f.name)
-        options = typing.get_args(hint) if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union \
-            else (hint,)
+        union = isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union
+        out[f.name] = typing.get_args(hint) if union else (hint,)
+    return out
+
+
+@functools.cache
+def _scalar_types(cls: type) -> dict[str, tuple[type, bool]]:
+    """Fields of ``cls`` typed as one of bool, int, float, str (or it or None): ``(type, optional)``."""
+    out = {}
+    for name, options in _field_options(cls).items():
         kinds = [o for o in options if o is not type(None)]
         if len(kinds) == 1 and kinds[0] in _SCALARS:
-            out[f.name] = (kinds[0], len(kinds) < len(options))
+            out[name] = (kinds[0], len(kinds) < len(options))
     return out
 
 
@@ -105,13 +112,9 @@ def _checked_scalar(value: Any, kind: type, optional: bool, path: str) -> Any:
 @functools.cache
 def _nested_sections(cls: type) -> dict[str, type]:
     """Fields of ``cls`` typed as a dataclass, or as a dataclass or None, and that dataclass."""
-    hints = typing.get_type_hints(cls)
     out = {}
-    for f in dataclasses.fields(cls):
-        hint = hints.get(f.name)
-        options = typing.get_args(hint) if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union \
-            else (hint,)
+    for name, options in _field_options(cls).items():
         classes = [o for o in options if isinstance(o, type) and dataclasses.is_dataclass(o)]
         if len(classes) == 1:
-            out[f.name] = classes[0]
+            out[name] = classes[0]
     return out
