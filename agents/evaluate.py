@@ -131,6 +131,8 @@ class EvalConfig:
             raise ValueError(f"episodes must be positive or None, got {self.episodes}")
         if self.turns < 1 or self.workers < 1:
             raise ValueError(f"turns and workers must be positive, got {self.turns} and {self.workers}")
+        if "max_turns" in self.env_kwargs:
+            raise ValueError("the turn budget is --turns (EvalConfig.turns), not max_turns in the env kwargs")
 
 
 # ----------------------------------------------------------------------------- workers

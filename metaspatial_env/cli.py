@@ -109,11 +109,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"metaspatial {args.command}: error: {error_line(error)}", file=sys.stderr)
         if isinstance(error, DependencyNotInstalled):
             return 1
-        return 2 if isinstance(error, USER_ERRORS) else 1
+        return 2 if is_user_error(error) else 1
 
 
 #: Bad input (an unknown policy, split or config key, a missing file): status 2, as argparse's errors.
 USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
+
+
+def is_user_error(error: BaseException) -> bool:
+    """Bad input: :data:`USER_ERRORS`, or Gymnasium's own errors (an unknown env id, a bad version)."""
+    return isinstance(error, USER_ERRORS) or type(error).__module__.startswith("gymnasium.error")
 
 
 def error_line(error: BaseException) -> str:
@@ -121,7 +126,7 @@ def error_line(error: BaseException) -> str:
     from metaspatial_env.redact import redact
 
     message = " ".join(str(error).split()) or type(error).__name__
-    if isinstance(error, (*USER_ERRORS, DependencyNotInstalled)):
+    if is_user_error(error) or isinstance(error, DependencyNotInstalled):
         return redact(message)
     return redact(f"{type(error).__name__}: {message} (a fault, not bad input: rerun with --debug for the traceback)")
 

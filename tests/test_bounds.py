@@ -114,3 +114,19 @@ def test_bad_input_is_one_line_and_debug_shows_the_traceback(tmp_path):
     assert done.returncode == 2 and "steps must be an integer" in done.stderr and "Traceback" not in done.stderr
     debug = _run("train", "--config", str(bad), "--debug", cwd=tmp_path)
     assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["eval", "--policy", "heuristic", "--env", "Bogus-v0", "--episodes", "1"], "Environment `Bogus` doesn't exist"),
+    (["eval", "--policy", "heuristic", "--env-kwargs", '{"max_turns": 0}', "--episodes", "1"], "--turns"),
+    (["eval", "--policy", "heuristic", "--split", "generated:0:1000000000", "--episodes", "1"], "at most 100000"),
+    (["demo", "--rooms", "0"], "argument --rooms: must be at least 1"),
+    (["train", "--config", str(ROOT / "configs" / "cpu_tiny_grpo.yaml"), "rollout.group_size=0"], "group_size"),
+])
+def test_failing_subcommands_end_in_one_line_and_status_2(tmp_path, argv, message):
+    if argv[0] == "eval":
+        argv = [*argv, "--out", str(tmp_path / "out")]
+    done = _run(*argv, cwd=tmp_path)
+    errors = [line for line in done.stderr.splitlines() if "error" in line]
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert len(errors) == 1 and message in errors[0]
