@@ -28,8 +28,9 @@ from .schema import LAYOUT_ELEMENTS, LAYOUT_PREPOSITIONS, OBJECT_PREPOSITIONS, T
 if TYPE_CHECKING:  # pragma: no cover
     from .scoring import Evaluation
 
-#: Longest text observation; feedback beyond it is cut with a note.
-MAX_TEXT_CHARS = 16384
+#: Longest text observation; feedback beyond it is cut with a note, a task prompt beyond it refused.
+#: A 100-object room's prompt (the most a task may hold) is about 25,000 characters.
+MAX_TEXT_CHARS = 32768
 
 ANSWER_FORMAT = (
     "Answer with your reasoning in <think>...</think>, then the layout in <answer>...</answer> as a JSON list "

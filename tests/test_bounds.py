@@ -54,7 +54,7 @@ def test_a_huge_user_preference_is_refused_not_clipped_into_the_prompt():
 def test_a_task_prompt_that_would_be_cut_is_refused():
     data = _task_dict()
     first = data["objects"][0]
-    data["objects"] = [{**copy.deepcopy(first), "new_object_id": f"box_{i}_" + "x" * 300,
+    data["objects"] = [{**copy.deepcopy(first), "new_object_id": f"box_{i}_" + "x" * 600,
                         "placement": {"room_layout_elements": [], "objects_in_room": []}, "facing": None}
                        for i in range(MAX_OBJECTS)]
     task = Task.from_dict(data)  # every field within its bound
