@@ -29,7 +29,7 @@ class OpenAIPolicy:
     def __init__(self, model: str = "", *, base_url: str | None = None, api_key: str | None = None,
                  temperature: float = 0.0, max_tokens: int = 2048, timeout: float = 120.0, retries: int = 3,
                  backoff: float = 1.0, max_prompt_tokens: int | None = None, images: bool = True,
-                 send_env_info: bool = False):
+                 send_env_info: bool = False, image_encoding: str = "jpeg"):
         if not model:
             raise ValueError("openai policy needs a model name: openai:MODEL")
         self.model = model
@@ -39,7 +39,7 @@ class OpenAIPolicy:
         self.backoff = backoff
         self.send_env_info = send_env_info
         self.client = make_client(base_url, api_key, timeout)
-        self.conversation = Conversation(max_prompt_tokens, images=images)
+        self.conversation = Conversation(max_prompt_tokens, images=images, image_encoding=image_encoding)
 
     def reset(self) -> None:
         self.conversation.reset()

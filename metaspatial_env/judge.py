@@ -36,7 +36,7 @@ import numpy as np
 
 from .chat_client import ChatError, chat_with_retries, make_client
 from .config import from_mapping
-from .prompting import _metres, image_data_url
+from .prompting import IMAGE_ENCODINGS, _metres, image_data_url
 from .redact import redact, register_secret
 from .reward import judge_term
 from .schema import Task
@@ -77,12 +77,16 @@ class JudgeConfig:
     """Threads grading concurrently (shared by the process's envs with the same settings)."""
     cache_size: int = 4096
     """Grades remembered by layout-and-image hash."""
+    image_encoding: str = "jpeg"
+    """How the render travels to the judge: ``jpeg`` (quality 90, labels legible) or ``png``."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, str) or not self.model:
             raise ValueError("judge.model must be a non-empty model name")
         if not self.timeout > 0 or self.retries < 0 or self.workers < 1 or self.cache_size < 0:
             raise ValueError(f"judge: timeout > 0, retries >= 0, workers >= 1, cache_size >= 0; got {self}")
+        if self.image_encoding not in IMAGE_ENCODINGS:
+            raise ValueError(f"judge.image_encoding must be one of {IMAGE_ENCODINGS}, got {self.image_encoding!r}")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JudgeConfig:
@@ -217,7 +221,8 @@ class VLMJudge:
     def _request(self, task: Task, image: np.ndarray) -> Grade:
         messages = [
             {"role": "system", "content": JUDGE_SYSTEM_PROMPT},
-            {"role": "user", "content": [{"type": "image_url", "image_url": {"url": image_data_url(image)}},
+            {"role": "user", "content": [{"type": "image_url",
+                                          "image_url": {"url": image_data_url(image, self.config.image_encoding)}},
                                          {"type": "text", "text": judge_prompt(task)}]},
         ]
         problem = "no attempt"

@@ -232,13 +232,26 @@ IMAGE_FORMATS = ("openai", "hf")
 IMAGE_TOKEN_PIXELS = 28
 
 
-def image_data_url(image: np.ndarray) -> str:
-    """A uint8 HxWx3 image as a ``data:image/png;base64,...`` URL (what OpenAI-style APIs take)."""
+#: How renders travel as data URLs: ``jpeg`` (the default: a 512 x 1024 render encodes in about
+#: 1 ms against 15 ms as PNG, and its id labels stay legible at quality 90) or ``png`` (lossless).
+IMAGE_ENCODINGS = ("jpeg", "png")
+#: JPEG quality of :func:`image_data_url`.
+JPEG_QUALITY = 90
+
+
+def image_data_url(image: np.ndarray, encoding: str = "jpeg") -> str:
+    """A uint8 HxWx3 image as a ``data:image/jpeg;base64,...`` (or ``png``) URL, what OpenAI-style APIs take."""
     from PIL import Image
 
+    if encoding not in IMAGE_ENCODINGS:
+        raise ValueError(f"image encoding must be one of {IMAGE_ENCODINGS}, got {encoding!r}")
     buffer = io.BytesIO()
-    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    picture = Image.fromarray(np.asarray(image, dtype=np.uint8))
+    if encoding == "jpeg":
+        picture.save(buffer, format="JPEG", quality=JPEG_QUALITY)
+    else:
+        picture.save(buffer, format="PNG")
+    return f"data:image/{encoding};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def decode_image_url(url: str) -> np.ndarray:
@@ -289,7 +302,7 @@ class Conversation:
 
     def __init__(self, max_prompt_tokens: int | None = None, count_tokens: Callable[[str], int] | None = None,
                  images: bool = True, *, system_prompt: str = SYSTEM_PROMPT,
-                 image_tokens: Callable[[np.ndarray], int] | None = None):
+                 image_tokens: Callable[[np.ndarray], int] | None = None, image_encoding: str = "jpeg"):
         if max_prompt_tokens is not None and max_prompt_tokens < 1:
             raise ValueError(f"max_prompt_tokens must be positive or None, got {max_prompt_tokens!r}")
         self.max_prompt_tokens = max_prompt_tokens
@@ -297,6 +310,9 @@ class Conversation:
         self.image_tokens = image_tokens or image_token_estimate
         self.images = images
         self.system_prompt = system_prompt
+        if image_encoding not in IMAGE_ENCODINGS:
+            raise ValueError(f"image_encoding must be one of {IMAGE_ENCODINGS}, got {image_encoding!r}")
+        self.image_encoding = image_encoding
         self._turns: list[_Turn] = []
 
     def reset(self) -> None:
@@ -379,7 +395,8 @@ class Conversation:
         """The chat so far, within the token budget.
 
         ``image_format="openai"``: OpenAI chat messages, user content as parts
-        ``{"type": "image_url", "image_url": {"url": data URL}}`` and ``{"type": "text", ...}``.
+        ``{"type": "image_url", "image_url": {"url": data URL}}`` (``image_encoding``: JPEG or
+        PNG) and ``{"type": "text", ...}``.
         ``image_format="hf"``: every content as parts, images as ``{"type": "image", "image":
         PIL.Image}`` (for ``processor.apply_chat_template``; :func:`message_images` lists them).
         """
@@ -394,17 +411,19 @@ class Conversation:
                 rewards = ", ".join("?" if r is None else f"{r:.3f}" for r in dropped)
                 text += (f"\n[{len(dropped)} earlier turn(s) omitted to fit the context; "
                          f"their rewards: {rewards}]")
-            messages.append(_message(turn.role, text, turn.image if turn_index in with_image else None, image_format))
+            messages.append(_message(turn.role, text, turn.image if turn_index in with_image else None, image_format,
+                                     self.image_encoding))
         return messages
 
 
-def _message(role: str, text: str, image: np.ndarray | None, image_format: str) -> dict[str, Any]:
+def _message(role: str, text: str, image: np.ndarray | None, image_format: str,
+             encoding: str = "jpeg") -> dict[str, Any]:
     if image_format == "openai":
         if role != "user":
             return {"role": role, "content": text}
         parts: list[dict[str, Any]] = []
         if image is not None:
-            parts.append({"type": "image_url", "image_url": {"url": image_data_url(image)}})
+            parts.append({"type": "image_url", "image_url": {"url": image_data_url(image, encoding)}})
         return {"role": role, "content": [*parts, {"type": "text", "text": text}]}
     parts = []
     if image is not None:

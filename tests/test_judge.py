@@ -74,7 +74,7 @@ def test_valid_grade_is_used_and_cached():
     system, user = grader.requests[0]
     assert "realism_and_geometric_consistency" in system["content"]
     image, text = user["content"]
-    assert image["image_url"]["url"].startswith("data:image/png;base64,")
+    assert image["image_url"]["url"].startswith("data:image/jpeg;base64,")
     task = load_split("test")[0]
     assert task.user_preference in text["text"] and all(oid in text["text"] for oid in task.object_ids)
 

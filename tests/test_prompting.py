@@ -68,9 +68,29 @@ def test_system_prompt_example_is_a_valid_answer():
 
 def test_image_data_url_round_trip():
     image = np.random.default_rng(0).integers(0, 256, (8, 12, 3), dtype=np.uint8)
-    url = image_data_url(image)
+    url = image_data_url(image, "png")
     assert url.startswith("data:image/png;base64,")
-    assert np.array_equal(decode_image_url(url), image)
+    assert np.array_equal(decode_image_url(url), image)  # lossless
+
+
+def test_image_data_urls_are_jpeg_by_default_and_close_to_the_render():
+    import gymnasium as gym
+
+    import metaspatial_env  # noqa: F401
+
+    env = gym.make("MetaSpatial-Fast-v0", split="test", image_size=(128, 256))
+    render = env.reset(seed=0)[0]["image"]
+    env.close()
+    url = image_data_url(render)
+    assert url.startswith("data:image/jpeg;base64,")
+    assert len(url) < len(image_data_url(render, "png"))
+    decoded = decode_image_url(url).astype(int)
+    assert decoded.shape == render.shape and np.abs(decoded - render).mean() < 3.0  # quality 90
+    with pytest.raises(ValueError, match="image encoding"):
+        image_data_url(render, "gif")
+    conversation = Conversation(image_encoding="png")
+    conversation.observe({"text": "t", "image": render})
+    assert conversation.messages()[-1]["content"][0]["image_url"]["url"].startswith("data:image/png;base64,")
 
 
 @pytest.mark.parametrize("url", ["http://example.com/a.png", "data:image/png;base64,!!!", "data:text/plain;base64,aGk="])
@@ -96,7 +116,7 @@ def test_messages_alternate_in_openai_format_with_images():
     assert messages[0]["content"] == SYSTEM_PROMPT
     assert messages[2]["content"] == "answer 1"
     image_part, text_part = messages[-1]["content"]
-    assert image_part["type"] == "image_url" and image_part["image_url"]["url"].startswith("data:image/png;base64,")
+    assert image_part["type"] == "image_url" and image_part["image_url"]["url"].startswith("data:image/jpeg;base64,")
     assert text_part == {"type": "text", "text": "feedback 2 " * 20}
 
 

@@ -61,7 +61,7 @@ def test_openai_policy_plays_a_full_episode_over_http(env, heuristic_url, send_e
     assert record.success and record.turns[0].parse_errors == []
     # The conversation holds the prompt, the render as a data URL and the answer.
     messages = policy.conversation.messages()
-    assert messages[1]["content"][0]["image_url"]["url"].startswith("data:image/png;base64,")
+    assert messages[1]["content"][0]["image_url"]["url"].startswith("data:image/jpeg;base64,")
     assert messages[2] == {"role": "assistant", "content": record.turns[0].action}
 
 
