@@ -10,7 +10,9 @@ feedback text (:mod:`.prompting`) with the views drawn by :mod:`.render`; the op
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -27,6 +29,12 @@ from .scoring import Evaluation
 from .spaces import TEXT_CHARSET, LayoutActionSpace
 
 OBSERVATIONS = ("image", "text")
+#: Empty-room renders kept per process (the reset observation): every env of a process (or Ray
+#: actor) with the same renderer settings reuses them, so an episode of a room seen before costs
+#: its turns' renders only. A render is deterministic in its key (see ``_empty_room_key``).
+EMPTY_ROOM_CACHE_SIZE = 256
+_EMPTY_ROOMS: OrderedDict[tuple, np.ndarray] = OrderedDict()
+_EMPTY_ROOMS_LOCK = threading.Lock()  # envs of one process may step in threads
 #: Largest observation image side in pixels: 20000 x 20000 ran 100 s into a MemoryError; a VLM's
 #: processor resizes far below this anyway.
 MAX_IMAGE_SIDE = 4096
@@ -168,12 +176,31 @@ class RoomLayoutEnv(EpisodeEnv):
     # ------------------------------------------------------------------ rendering and judging
     def _current_image(self) -> np.ndarray:
         if self._image is None:
+            key = self._empty_room_key() if not self._scene.objects else None
+            with _EMPTY_ROOMS_LOCK:
+                cached = _EMPTY_ROOMS.get(key) if key is not None else None
+                if cached is not None:
+                    _EMPTY_ROOMS.move_to_end(key)
+                    self._image = cached.copy()
+            if self._image is not None:
+                return self._image
             if self._renderer is None:
                 self._renderer = self._make_renderer()
             self._image = self._renderer.render(self._scene)
             # a renderer that had to restart its worker (Blender) says so; the env reports it
             self._render_restarted = bool(getattr(self._renderer, "last_render_restarted", False))
+            if key is not None:
+                with _EMPTY_ROOMS_LOCK:
+                    _EMPTY_ROOMS[key] = self._image.copy()
+                    while len(_EMPTY_ROOMS) > EMPTY_ROOM_CACHE_SIZE:
+                        _EMPTY_ROOMS.popitem(last=False)
         return self._image
+
+    def _empty_room_key(self) -> tuple:
+        """What an empty room's render depends on: the renderer and its settings, the room."""
+        scene = self._scene
+        return (self.config.renderer, self.config.image_size, self.config.labels,
+                json.dumps(self.config.render_options, sort_keys=True), tuple(scene.room_size), scene.room_type)
 
     def _make_renderer(self):
         try:
