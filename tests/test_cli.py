@@ -129,7 +129,8 @@ def test_a_bad_value_found_by_the_handler_is_one_line_and_exit_2(tmp_path, capsy
 def test_an_unknown_benchmark_is_one_line_and_exit_2(capsys):
     assert main(["bench", "no_such_benchmark"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("no benchmark 'no_such_benchmark'; known: env_step, ") and err.count("\n") == 1
+    assert err.startswith("no benchmark 'no_such_benchmark'; known: ") and err.count("\n") == 1
+    assert "env_step, " in err and "vlm_step" in err
 
 
 # An interpreter where ``benchmarks`` cannot be imported, as for an installed wheel.
