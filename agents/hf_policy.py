@@ -21,9 +21,9 @@ from metaspatial_env.deps import require
 from metaspatial_env.prompting import hf_messages
 
 from .chat import BatchedChatPolicy
-from .hf_chat import load_chat_model, load_tokenizer
+from .hf_chat import load_chat_model
 
-__all__ = ["HFPolicy", "load_tokenizer"]
+__all__ = ["HFPolicy"]
 
 
 class HFPolicy(BatchedChatPolicy):

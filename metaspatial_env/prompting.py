@@ -29,7 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .scoring import Evaluation
 
 #: Longest text observation; feedback beyond it is cut with a note, a task prompt beyond it refused.
-#: A 100-object room's prompt (the most a task may hold) is about 25,000 characters.
+#: A 100-object room (the most a task may hold) of the benchmark's tiled rooms prompts in 18,761
+#: characters; rooms with longer texts and more rules per object need the headroom.
 MAX_TEXT_CHARS = 32768
 
 ANSWER_FORMAT = (
@@ -314,10 +315,12 @@ class Conversation:
             raise ValueError(f"image_encoding must be one of {IMAGE_ENCODINGS}, got {image_encoding!r}")
         self.image_encoding = image_encoding
         self._turns: list[_Turn] = []
+        self._fitted: tuple[list[int], set[int], list[float | None]] | None = None
 
     def reset(self) -> None:
         """Forget the episode (the system prompt stays)."""
         self._turns = []
+        self._fitted = None
 
     def __len__(self) -> int:
         """Turns recorded so far (user and assistant), the system prompt not counted."""
@@ -340,12 +343,14 @@ class Conversation:
                 raise ValueError(f"observation['image'] must be uint8 HxWx3, got {image.dtype} {image.shape}")
         reward = (info or {}).get("reward_total")
         self._turns.append(_Turn("user", text, image, None if reward is None else float(reward)))
+        self._fitted = None
 
     def answer(self, text: str) -> None:
         """Add the policy's answer to the latest observation."""
         if not self._turns or self._turns[-1].role != "user":
             raise ValueError("answer() needs an observe() before it")
         self._turns.append(_Turn("assistant", str(text)))
+        self._fitted = None
 
     # ------------------------------------------------------------------ budget
     def _cost(self, turn: _Turn, with_image: bool) -> int:
@@ -353,7 +358,14 @@ class Conversation:
         return cost + (self.image_tokens(turn.image) if with_image and turn.image is not None else 0)
 
     def _fit(self) -> tuple[list[int], set[int], list[float | None]]:
-        """Indices of the turns to keep, the indices whose image to keep, and the rewards of dropped feedback."""
+        """Indices of the turns to keep, the indices whose image to keep, and the rewards of dropped
+        feedback; worked out once per state of the history (a prompt asks for it twice: the
+        messages, then which renders they hold)."""
+        if self._fitted is None:
+            self._fitted = self._fit_budget()
+        return self._fitted
+
+    def _fit_budget(self) -> tuple[list[int], set[int], list[float | None]]:
         turns = list(range(len(self._turns)))
         with_image = {i for i, t in enumerate(self._turns) if t.image is not None}
         dropped: list[float | None] = []

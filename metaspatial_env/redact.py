@@ -41,27 +41,40 @@ def known_secrets() -> list[str]:
     return sorted(_registered | from_env, key=len, reverse=True)
 
 
-def redact(text: str, extra: Iterable[str] = ()) -> str:
-    """``text`` with every configured or key-shaped secret replaced by :data:`REDACTED`."""
+def _secrets(extra: Iterable[str]) -> list[str]:
+    """``extra`` and the configured secrets, longest first (read once per :func:`redact` /
+    :func:`redact_data` call, not once per string: a results file holds thousands)."""
+    given = {s for s in extra if isinstance(s, str) and len(s) >= MIN_SECRET_LENGTH}
+    return sorted(given | set(known_secrets()), key=len, reverse=True)
+
+
+def _redact(text: str, secrets: list[str]) -> str:
     if not isinstance(text, str) or not text:
         return text
-    for secret in [*sorted({s for s in extra if isinstance(s, str) and len(s) >= MIN_SECRET_LENGTH},
-                           key=len, reverse=True), *known_secrets()]:
+    for secret in secrets:
         text = text.replace(secret, REDACTED)
     return KEY_SHAPES.sub(REDACTED, text)
+
+
+def redact(text: str, extra: Iterable[str] = ()) -> str:
+    """``text`` with every configured or key-shaped secret replaced by :data:`REDACTED`."""
+    return _redact(text, _secrets(extra))
 
 
 def redact_data(value: Any, extra: Iterable[str] = ()) -> Any:
     """JSON-able ``value`` with secrets redacted in every string, and the values of secret-named
     keys (``api_key``, ``token``, ...) replaced whatever they hold."""
-    extra = list(extra)
+    return _redact_data(value, _secrets(extra))
+
+
+def _redact_data(value: Any, secrets: list[str]) -> Any:
     if isinstance(value, str):
-        return redact(value, extra)
+        return _redact(value, secrets)
     if isinstance(value, dict):
         return {k: (REDACTED if isinstance(k, str) and k.lower() in SECRET_ARGUMENTS and v not in (None, "")
-                    else redact_data(v, extra)) for k, v in value.items()}
+                    else _redact_data(v, secrets)) for k, v in value.items()}
     if isinstance(value, tuple) and hasattr(value, "_fields"):  # a namedtuple takes its fields one by one
-        return type(value)(*(redact_data(v, extra) for v in value))
+        return type(value)(*(_redact_data(v, secrets) for v in value))
     if isinstance(value, (list, tuple)):
-        return type(value)(redact_data(v, extra) for v in value)
+        return type(value)(_redact_data(v, secrets) for v in value)
     return value

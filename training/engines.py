@@ -19,6 +19,8 @@ ids with the same renders.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -196,33 +198,29 @@ def image_processor_settings(processor: Any) -> dict[str, int]:
     return {k: int(v) for k, v in (("min_pixels", low), ("max_pixels", high)) if v}
 
 
-class live_weights:
+@contextmanager
+def live_weights(model: Any) -> Iterator[list[tuple[str, Any]]]:
     """``with live_weights(model) as pairs``: (name, tensor) of the model under its base names.
 
     LoRA adapters are merged into the live module for the block and unmerged after it, so no
     copy of the model is made; names lose peft's ``base_model.model.`` prefix and ``.base_layer``.
     """
-
-    def __init__(self, model: Any):
-        self.model = model
-        self.merged = hasattr(model, "merge_adapter")
-
-    def __enter__(self) -> list[tuple[str, Any]]:
-        if self.merged:
-            self.model.merge_adapter()
+    lora = hasattr(model, "merge_adapter")
+    if lora:
+        model.merge_adapter()
+    try:
         pairs = []
-        for name, tensor in self.model.state_dict().items():
+        for name, tensor in model.state_dict().items():
             if "lora_" in name or ".original_module." in name:  # adapters; the frozen twin of a trained module
                 continue
-            if self.merged:
+            if lora:
                 name = name.removeprefix("base_model.model.").replace(".base_layer.", ".")
                 name = name.replace(".modules_to_save.default.", ".")
             pairs.append((name, tensor.detach()))
-        return pairs
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.merged:
-            self.model.unmerge_adapter()
+        yield pairs
+    finally:
+        if lora:
+            model.unmerge_adapter()
 
 
 def make_engine(name: str, model: Any, encoder: Any, *, model_path: str, bf16: bool, seed: int,

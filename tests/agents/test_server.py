@@ -7,6 +7,7 @@ import base64
 import io
 import json
 import os
+import secrets
 import struct
 import threading
 import urllib.error
@@ -145,7 +146,8 @@ def test_missing_key_for_the_default_endpoint_is_a_clear_error(monkeypatch):
 
 # --- Hardening: size, pixel, auth and shape limits; every error OpenAI-shaped and redacted ---------------------
 
-SECRET = "sk-test-secret-12345678"
+#: Shaped like an OpenAI key, made per run (no key-shaped literal is tracked).
+SECRET = "sk-" + secrets.token_hex(12)
 
 
 def _png(width: int, height: int) -> bytes:
