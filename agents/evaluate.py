@@ -373,7 +373,8 @@ class _EpisodeLog:
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 
     def append(self, index: int, episode: dict[str, Any]) -> None:
-        line = json.dumps({"index": index, "episode": redact_data(episode)}, separators=(",", ":")) + "\n"
+        """Append an episode already redacted."""
+        line = json.dumps({"index": index, "episode": episode}, separators=(",", ":")) + "\n"
         os.write(self._fd, line.encode())
         os.fsync(self._fd)
 
@@ -475,8 +476,10 @@ def evaluate(config: EvalConfig, out: Path, progress: bool = True, resume: bool 
     log = _EpisodeLog(out / EPISODES_JSONL)
 
     def record(index: int, episode: dict[str, Any]) -> None:
-        log.append(index, episode)
-        recorded[index] = redact_data(episode)
+        clean = redact_data(episode)
+        with _sigint_deferred():  # the line and the results learn of the episode together, or neither
+            log.append(index, clean)
+            recorded[index] = clean
 
     try:
         run_episodes(config, out, progress, jobs=pending, on_episode=record, done=len(recorded))
@@ -489,6 +492,22 @@ def evaluate(config: EvalConfig, out: Path, progress: bool = True, resume: bool 
     results = build_results(config, recorded, len(jobs), complete=True)
     write_results(results, out)
     return results
+
+
+@contextlib.contextmanager
+def _sigint_deferred():
+    """Hold a Ctrl-C that arrives inside the block until its end (main thread only), then raise it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda *_: caught.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
 
 
 class _no_sigint:
