@@ -50,7 +50,6 @@ import binascii
 import hashlib
 import hmac
 import io
-import ipaddress
 import json
 import os
 import sys
@@ -63,6 +62,7 @@ from collections.abc import Callable
 from typing import Any
 
 from metaspatial_env.deps import require
+from metaspatial_env.env_server import is_loopback
 from metaspatial_env.prompting import PromptParseError, decode_image_url, default_count_tokens, parse_task_prompt
 from metaspatial_env.redact import redact, register_secret
 from metaspatial_env.tasks import TaskError
@@ -422,18 +422,9 @@ def create_app(policy: str, policy_kwargs: dict[str, Any] | None = None, factory
     return app
 
 
-def _is_loopback(host: str) -> bool:
-    if host.strip().lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
-    except ValueError:  # a host name: it may resolve anywhere
-        return False
-
-
 def exposure_warning(host: str, token: str | None) -> str | None:
     """The one-line warning for serving on a non-loopback ``host`` without a token, or None."""
-    if token or _is_loopback(host):
+    if token or is_loopback(host):
         return None
     return (f"warning: serving on {host}, reachable beyond this machine, without a token: anyone who can reach "
             f"the port can use the policy (set --token or {TOKEN_ENV})")

@@ -28,8 +28,10 @@ from metaspatial_env.deps import DependencyNotInstalled
 
 DESCRIPTION = """The ``metaspatial`` command: ``demo`` runs policies on bundled rooms and writes a report;
 ``bench`` runs a benchmark script from :mod:`benchmarks`; ``eval`` measures a policy over a
-split, ``compare`` ranks eval results; ``serve-policy`` serves a policy over HTTP; ``train`` runs
-multi-turn RL from a YAML config; ``rllib`` trains RLlib PPO, SAC or APPO on the continuous env."""
+split, ``compare`` ranks eval results; ``serve-policy`` serves a policy over HTTP; ``serve-env``
+serves the env over the OpenEnv protocol (loopback by default) for trainers in another process;
+``train`` runs multi-turn RL from a YAML config; ``rllib`` trains RLlib PPO, SAC or APPO on the
+continuous env."""
 
 
 class Subcommand(NamedTuple):
@@ -46,6 +48,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
                           "leaderboard (markdown) and reward-per-turn plot of eval results"),
     "serve-policy": Subcommand("agents.cli:add_serve_policy",
                                "serve a policy as an OpenAI-compatible chat endpoint"),
+    "serve-env": Subcommand("metaspatial_env.env_server:add_serve_env",
+                            "serve the env over the OpenEnv protocol (loopback by default)"),
     "train": Subcommand("training.cli:add_train",
                         "RL-train a transformers policy (GRPO, RLOO, REINFORCE++, PPO) on Ray"),
     "rllib": Subcommand("training.cli:add_rllib", "train RLlib PPO, SAC or APPO on MetaSpatialContinuous-v0 (CPU)"),
