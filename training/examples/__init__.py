@@ -1,0 +1,1 @@
+"""Runnable examples of the training integrations (``python -m training.examples.NAME``)."""
