@@ -33,6 +33,8 @@ from metaspatial_env.env_client import EnvServerError, MetaSpatialEnvClient, Rem
 from metaspatial_env.env_server import MAX_ACTION_TEXT, create_app, is_loopback, jsonable  # noqa: E402
 from metaspatial_env.tasks import load_split  # noqa: E402
 
+from .serving import running_server  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 ENV_ID = "MetaSpatial-Fast-v0"
 ENV_KWARGS = {"image_size": [64, 128]}
@@ -41,31 +43,10 @@ SHAPE = (64, 128, 3)
 SETTLE_S = 30.0
 
 
-@contextlib.contextmanager
-def running_server(app) -> Iterator[str]:
-    """Serve ``app`` on a free port of 127.0.0.1; yields ``http://127.0.0.1:PORT``."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
     """A server of two sessions sending PNG (lossless, so remote images equal in-process ones)."""
-    with running_server(create_app(ENV_ID, ENV_KWARGS, max_sessions=2, image_encoding="png")) as base:
+    with running_server(create_app(ENV_ID, ENV_KWARGS, max_sessions=2, image_encoding="png"), path="") as base:
         yield base
 
 
@@ -233,7 +214,7 @@ def test_a_dropped_client_frees_its_session_and_closes_its_env(url):
 
 
 def test_a_full_server_refuses_one_more_session_and_frees_the_slot_on_close():
-    with running_server(create_app(ENV_ID, ENV_KWARGS, max_sessions=1)) as base:  # JPEG, the default
+    with running_server(create_app(ENV_ID, ENV_KWARGS, max_sessions=1), path="") as base:  # JPEG, the default
         first = RemoteEnv(base)
         with pytest.raises(EnvServerError, match="at capacity") as caught:
             RemoteEnv(base)
@@ -265,7 +246,7 @@ def test_the_openenv_client_gets_typed_observations_and_state(url):
 
 
 def test_a_text_only_env_sends_no_image():
-    with running_server(create_app("MetaSpatial-Text-v0", {}, max_sessions=1)) as base, RemoteEnv(base) as env:
+    with running_server(create_app("MetaSpatial-Text-v0", {}, max_sessions=1), path="") as base, RemoteEnv(base) as env:
         obs, info = env.reset(seed=1)
         assert list(obs) == ["text"] and obs["text"] and info["turn"] == 0
         obs, reward, terminated, truncated, info = env.step("<answer>[]</answer>")

@@ -24,7 +24,7 @@ from agents.evaluate import EvalConfig, evaluate, read_episodes_jsonl
 from agents.server import create_app
 from metaspatial_env.cli import main
 
-from .agents.serving import running_server
+from .serving import running_server
 from .test_judge_faults import fake_endpoint
 
 ROOT = Path(__file__).resolve().parents[1]

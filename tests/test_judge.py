@@ -18,7 +18,7 @@ from metaspatial_env.judge import CRITERIA, JudgeConfig, MalformedGrade, VLMJudg
 from metaspatial_env.reward import judge_term
 from metaspatial_env.tasks.splits import load_split
 
-from .agents.serving import running_server
+from .serving import running_server
 
 VALID = {"realism_and_geometric_consistency": 8, "functionality": 7, "layout": 9, "color_and_materials": 6,
          "overall_atmosphere": 7}

@@ -19,7 +19,7 @@ from metaspatial_env.prompting import SYSTEM_PROMPT, message_images
 from metaspatial_env.tasks.splits import load_split
 from training.tiny_vlm import build_tiny_qwen25_vl
 
-from .serving import running_server
+from ..serving import running_server
 
 
 @pytest.fixture(scope="module")

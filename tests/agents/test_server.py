@@ -38,7 +38,7 @@ from metaspatial_env.prompting import task_prompt
 from metaspatial_env.redact import redact
 from metaspatial_env.tasks.splits import load_split
 
-from .serving import running_server
+from ..serving import running_server
 
 
 @pytest.fixture(scope="module")

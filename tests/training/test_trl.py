@@ -196,6 +196,33 @@ def test_the_tool_refuses_a_finished_episode():
         assert not env.done and env.turns == 0 and env.get_reward() == 0.0
 
 
+def test_the_tool_env_plays_through_the_env_server_as_it_does_in_process():
+    """``environment_factory(base_url=...)``: the same room and layout through ``metaspatial serve-env``'s
+    app (a real server on 127.0.0.1, PNG so the pixels are exact) give the in-process feedback,
+    reward and image."""
+    pytest.importorskip("openenv")
+    from metaspatial_env.env_server import create_app
+
+    from ..serving import running_server
+
+    kwargs = {"max_turns": 2, "image_size": [56, 112]}
+    room = load_rooms("train", max_objects=4)[1]
+    layout = json.dumps([{"new_object_id": o.id, "x": 1.5, "y": 1.0 + i, "z": o.size[2] / 2}
+                         for i, o in enumerate(room.objects)])
+    turns = []
+    with running_server(create_app("MetaSpatial-Fast-v0", kwargs, max_sessions=1, image_encoding="png"),
+                        path="") as url:
+        for factory in (environment_factory(base_url=url), environment_factory("MetaSpatial-Fast-v0", **kwargs)):
+            with factory() as env:
+                assert env.reset(task_id=room.id, split="train", seed=5) == task_prompt(room)
+                turns.append([env.submit_layout(layout), env.submit_layout(layout), env.get_reward(), env.done])
+    (remote, local) = turns
+    assert remote[3] and local[3] and remote[2] == local[2] and len(remote[0]) == 2
+    for served, own in zip(remote[:2], local[:2]):
+        assert served[1] == own[1]
+        assert np.array_equal(np.asarray(served[0]["image"]), np.asarray(own[0]["image"]))
+
+
 def test_the_factory_keeps_json_kwargs_and_reset_reads_dataset_rows():
     with pytest.raises(ValueError, match="JSON-able"):
         environment_factory("MetaSpatial-Fast-v0", image_size=object())
