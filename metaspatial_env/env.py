@@ -125,7 +125,9 @@ class RoomLayoutEnv(EpisodeEnv):
         self._render_restarted = False
         obs = self._observation(task_prompt(episode.task))
         self.timings = {"reset": time.perf_counter() - clock}
-        info = {**episode.reset_info(), "task": episode.task.to_dict(), "render_restarted": self._render_restarted}
+        # meshes are left out of the scene graph handed to the agent: info holds nothing path-like
+        info = {**episode.reset_info(), "task": episode.task.to_dict(meshes=False),
+                "render_restarted": self._render_restarted}
         return obs, info
 
     def _seed_spaces(self, seed: int) -> None:
@@ -135,6 +137,7 @@ class RoomLayoutEnv(EpisodeEnv):
         episode = self._running_episode()
         timings: dict[str, float] = {}
         self._render_restarted = False
+        self._asset_fallbacks: dict[str, str] = {}
         clock = time.perf_counter()
         parse = parse_action(action, episode.task.object_ids)
         episode.place(parse.placements)
@@ -157,6 +160,8 @@ class RoomLayoutEnv(EpisodeEnv):
             self._image = None
         obs = self._observation(feedback_text(evaluation, episode.task, episode.turn, self.config.max_turns))
         info["render_restarted"] = self._render_restarted
+        if self._asset_fallbacks:  # objects whose mesh could not be drawn (Blender): id -> why
+            info["asset_fallbacks"] = dict(self._asset_fallbacks)
         timings["render"] = time.perf_counter() - clock
         timings["step"] = sum(timings.values())
         self.timings = timings
@@ -189,6 +194,7 @@ class RoomLayoutEnv(EpisodeEnv):
             self._image = self._renderer.render(self._scene)
             # a renderer that had to restart its worker (Blender) says so; the env reports it
             self._render_restarted = bool(getattr(self._renderer, "last_render_restarted", False))
+            self._asset_fallbacks = dict(getattr(self._renderer, "last_asset_fallbacks", None) or {})
             if key is not None:
                 with _EMPTY_ROOMS_LOCK:
                     _EMPTY_ROOMS[key] = self._image.copy()
@@ -235,7 +241,7 @@ class RoomLayoutEnv(EpisodeEnv):
     def _render_scene(self, evaluation: Evaluation) -> RenderScene:
         task = self.task
         objects = tuple(
-            RenderObject(o.id, o.category, evaluation.settle.objects[o.id].box, o.style, o.material)
+            RenderObject(o.id, o.category, evaluation.settle.objects[o.id].box, o.style, o.material, o.mesh)
             for o in task.objects
         )
-        return RenderScene(task.size, objects, task.room_type)
+        return RenderScene(task.size, objects, task.room_type, task.mesh_forward)

@@ -161,6 +161,10 @@ def environment_class() -> type:
             if options is not None and not isinstance(options, dict):
                 raise EnvRequestError(f"reset options must be an object, got {type(options).__name__}")
             options = {**(options or {}), **kwargs}
+            task = options.get("task")
+            # a mesh path would make the server's renderer open a file of the client's choosing
+            if isinstance(task, dict) and any(isinstance(o, dict) and "mesh" in o for o in task.get("objects") or []):
+                raise EnvRequestError("bad reset: task meshes are not accepted over the wire")
             env = self._gym_env()
             try:
                 obs, info = env.reset(seed=seed, options=options or None)

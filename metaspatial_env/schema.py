@@ -8,6 +8,11 @@ A task on disk is a dict ``{"room": {...}, "objects": [...], "reference_layout":
   optionally ``has_front`` (false for objects without a front, such as a plant; default true).
 - ``reference_layout`` (optional): ``{object_id: {"x", "y", "z", "z_angle"}}``, a layout that
   satisfies every rule, when the source has one.
+- meshes (optional): an object's ``mesh`` is the path of a GLB file that the Blender renderer
+  draws instead of the procedural furniture (MetaSpatial's ``assets/<id>.glb``), relative to the
+  dataset root (the task file's folder) or absolute inside it; the room's ``mesh_forward`` says
+  which way the assets' fronts face (:mod:`metaspatial_env.assets`). Physics and the reward
+  never look at meshes.
 
 :func:`Task.from_dict` validates everything and raises :class:`TaskError` naming the task and
 the field; nothing downstream re-checks a task.
@@ -20,8 +25,10 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from .assets import MESH_FORWARDS, inside_root
 from .geometry import WALLS
 
 LAYOUT_ELEMENTS = (*WALLS, "middle of the room", "ceiling")
@@ -87,6 +94,10 @@ class TaskObject:
     has_front: bool = True
     """Whether the object has a front to turn (a sofa does, a plant does not): only then must it stand
     with its back to the wall it is placed against. Optional on disk (``has_front``), default true."""
+    mesh: str | None = None
+    """Absolute path of a GLB file drawn for this object (fitted to its box), or None for the
+    procedural furniture. On disk (``mesh``) relative to the dataset root; checked to end in
+    ``.glb`` and to lie inside the root on load, not to exist (the renderer falls back)."""
 
     @property
     def category(self) -> str:
@@ -119,6 +130,10 @@ class Task:
     user_preference: str
     objects: tuple[TaskObject, ...]
     reference_layout: Mapping[str, Mapping[str, float]] | None = field(default=None, compare=False)
+    mesh_forward: str = "-y"
+    """The direction the objects' meshes face in their own Z-up frame (after glTF import), one of
+    ``+x``, ``-x``, ``+y``, ``-y``. glTF models conventionally face glTF +Z, which is -Y once
+    Z is up, hence the default. On disk the room's optional ``mesh_forward``."""
 
     @property
     def object_ids(self) -> tuple[str, ...]:
@@ -135,8 +150,11 @@ class Task:
         return sum(len(o.layout_rules) + len(o.object_rules) + (o.facing is not None) for o in self.objects)
 
     # ------------------------------------------------------------------ (de)serialisation
-    def to_dict(self) -> dict[str, Any]:
-        """The on-disk form (IDesign scene graph plus the room record)."""
+    def to_dict(self, meshes: bool = True) -> dict[str, Any]:
+        """The on-disk form (IDesign scene graph plus the room record).
+
+        Meshes are written as the absolute paths they were resolved to; ``meshes=False`` leaves
+        them out (for a step's ``info``, which holds nothing path-like)."""
         objects = []
         for o in self.objects:
             objects.append({
@@ -157,6 +175,7 @@ class Task:
                 },
                 "rotation": {"z_angle": o.z_angle},
                 **({} if o.has_front else {"has_front": False}),
+                **({"mesh": o.mesh} if meshes and o.mesh is not None else {}),
             })
         out: dict[str, Any] = {
             "room": {
@@ -164,6 +183,7 @@ class Task:
                 "room_type": self.room_type,
                 "size": {"x": self.size[0], "y": self.size[1], "z": self.size[2]},
                 "user_preference": self.user_preference,
+                **({"mesh_forward": self.mesh_forward} if self.mesh_forward != "-y" else {}),
             },
             "objects": objects,
         }
@@ -172,9 +192,13 @@ class Task:
         return out
 
     @classmethod
-    def from_dict(cls, data: Any) -> Task:
-        """Validate and build a task from its on-disk form; raises :class:`TaskError`."""
-        return _parse_task(data)
+    def from_dict(cls, data: Any, root: str | Path | None = None) -> Task:
+        """Validate and build a task from its on-disk form; raises :class:`TaskError`.
+
+        ``root`` is the dataset root (the task file's folder) that objects' ``mesh`` paths are
+        relative to and must stay inside. Without a root only absolute mesh paths are accepted
+        (a task dict built in memory, or :meth:`to_dict`'s output read back)."""
+        return _parse_task(data, root)
 
 
 # ---------------------------------------------------------------------------- validation
@@ -221,7 +245,7 @@ def _string(task_id: str, field_name: str, value: Any) -> str:
     return value
 
 
-def _parse_task(data: Any) -> Task:
+def _parse_task(data: Any, root: str | Path | None = None) -> Task:
     unknown = "<unknown>"
     data = _mapping(unknown, "task", data)
     room = _mapping(unknown, "room", data.get("room"))
@@ -240,7 +264,11 @@ def _parse_task(data: Any) -> Task:
     if len(raw_objects) > MAX_OBJECTS:
         raise TaskError(task_id, "objects", f"holds {len(raw_objects)} objects; at most {MAX_OBJECTS}")
 
-    objects = [_parse_object(task_id, i, rec, size) for i, rec in enumerate(raw_objects)]
+    mesh_forward = room.get("mesh_forward", "-y")
+    if not isinstance(mesh_forward, str) or mesh_forward not in MESH_FORWARDS:
+        raise TaskError(task_id, "room.mesh_forward", f"must be one of {', '.join(MESH_FORWARDS)}, got {mesh_forward!r}")
+
+    objects = [_parse_object(task_id, i, rec, size, root) for i, rec in enumerate(raw_objects)]
     ids = [o.id for o in objects]
     seen: set[str] = set()
     for i, oid in enumerate(ids):
@@ -262,10 +290,30 @@ def _parse_task(data: Any) -> Task:
     reference = data.get("reference_layout")
     if reference is not None:
         reference = _parse_reference(task_id, reference, {o.id: o for o in objects})
-    return Task(task_id, room_type, size, preference, tuple(objects), reference)
+    return Task(task_id, room_type, size, preference, tuple(objects), reference, mesh_forward)
 
 
-def _parse_object(task_id: str, index: int, rec: Any, room_size: tuple[float, ...]) -> TaskObject:
+def _parse_mesh(task_id: str, field_name: str, value: Any, root: str | Path | None) -> str | None:
+    """The absolute path of an object's GLB file; refused unless it ends in ``.glb`` and
+    resolves (symlinks followed) inside the dataset root."""
+    if value is None:
+        return None
+    value = _string(task_id, field_name, value)
+    if not value.lower().endswith(".glb"):
+        raise TaskError(task_id, field_name, f"must name a .glb file, got {value!r}")
+    path = Path(value)
+    if root is None:
+        if not path.is_absolute():
+            raise TaskError(task_id, field_name, f"{value!r} is relative, but the task was read without a dataset root")
+        return str(path.resolve())
+    path = path if path.is_absolute() else Path(root) / path
+    if not inside_root(path, root):
+        raise TaskError(task_id, field_name, f"{value!r} resolves outside the dataset root")
+    return str(path.resolve())
+
+
+def _parse_object(task_id: str, index: int, rec: Any, room_size: tuple[float, ...],
+                  root: str | Path | None = None) -> TaskObject:
     prefix = f"objects[{index}]."
     rec = _mapping(task_id, f"objects[{index}]", rec)
     oid = _string(task_id, prefix + "new_object_id", _get(task_id, rec, "new_object_id", prefix))
@@ -342,6 +390,7 @@ def _parse_object(task_id: str, index: int, rec: Any, room_size: tuple[float, ..
         object_rules=tuple(object_rules),
         z_angle=float(z_angle) % 360.0,
         has_front=has_front,
+        mesh=_parse_mesh(task_id, prefix + "mesh", rec.get("mesh"), root),
     )
 
 

@@ -189,6 +189,10 @@ def test_remote_env_raises_one_clear_error_and_keeps_its_session(url):
         assert caught.value.code == "EXECUTION_ERROR" and "\n" not in str(caught.value)
         with pytest.raises(EnvServerError, match="unknown reset options"):
             env.reset(options={"bogus": 1})
+        task = load_split("test")[0].to_dict()
+        task["objects"][0]["mesh"] = "/etc/any.glb"  # a file of the client's choosing on the server
+        with pytest.raises(EnvServerError, match="task meshes are not accepted over the wire"):
+            env.reset(options={"task": task})
         assert len(play_episode(env, seed=5)) == 4
     with pytest.raises(EnvServerError, match="cannot reach the env server"):
         RemoteEnv("http://127.0.0.1:1", timeout=5)

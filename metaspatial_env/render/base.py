@@ -25,6 +25,10 @@ class RenderObject:
     box: Box
     style: str = ""
     material: str = ""
+    mesh: str | None = None
+    """Path of a GLB file to draw fitted to ``box`` instead of the procedural furniture (the
+    Blender renderer; it falls back to the furniture when the file cannot be drawn). The
+    rasteriser draws boxes either way."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,8 @@ class RenderScene:
     room_size: tuple[float, float, float]
     objects: tuple[RenderObject, ...]
     room_type: str = ""
+    mesh_forward: str = "-y"
+    """Which way the objects' meshes face in their own Z-up frame (see :mod:`metaspatial_env.assets`)."""
 
 
 class Renderer(Protocol):

@@ -12,6 +12,12 @@ with the same cameras (:class:`~metaspatial_env.render.views.ViewLayout`), so id
 compass and the room-size caption are drawn by the same helpers at the same pixels. Furniture is
 procedural (:mod:`metaspatial_env.render.furniture`): each category built from parts fitted
 exactly to its bounding box, facing its ``z_angle``, coloured from its material and style words.
+An object with a ``mesh`` (a GLB file, as MetaSpatial retrieves from Objaverse) is drawn with it
+instead, fitted to the same box (:func:`metaspatial_env.assets.fit_transform`) and imported once
+per worker (:mod:`.blender_assets`). A mesh that cannot be drawn (missing, over ``mesh_limits``,
+not a GLB file, failing to import) falls back to the procedural furniture:
+:attr:`BlenderRenderer.last_asset_fallbacks` maps the object's id to the reason (the env copies
+it to ``info["asset_fallbacks"]``) and a warning is logged once per file.
 
 Engines: ``workbench`` (the default: fast, flat studio lighting, fine on a CPU), ``eevee`` and
 ``cycles`` (``samples``, ``denoise``; on a machine with an NVIDIA GPU Cycles renders on it
@@ -65,6 +71,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..assets import DEFAULT_LIMITS, MeshLimits
 from ..deps import MissingDependency
 from .base import RenderScene
 from .blender_process import BlenderRenderError, Worker, WorkerHung
@@ -76,6 +83,8 @@ log = logging.getLogger(__name__)
 ENGINES = ("workbench", "eevee", "cycles")
 WORKBENCH_AA = ("OFF", "FXAA", "5", "8", "11", "16", "32")
 DEVICES = ("auto", "cpu", "gpu")
+#: (mesh path, problem) pairs already warned about in this process: one warning per broken file.
+_WARNED_ASSETS: set[tuple[str, str]] = set()
 
 
 def require_bpy() -> None:
@@ -175,10 +184,12 @@ def scene_request(scene: RenderScene, image_size: tuple[int, int]) -> tuple[dict
         "room": tuple(float(v) for v in views.room),
         "plan_px": 1.0 / views.plan_scale,
         "cameras": cameras,
+        "mesh_forward": scene.mesh_forward,
         "objects": [{
             "id": o.id, "category": o.category or o.id, "material": o.material, "style": o.style,
             "size": tuple(min(max(abs(float(v)), 1e-3), 1e3) for v in o.box.size),
             "center": tuple(float(v) for v in o.box.center), "z_angle": float(o.box.z_angle),
+            "mesh": None if o.mesh is None else str(o.mesh),
         } for o in objects],
     }
     return request, views, objects
@@ -206,6 +217,9 @@ class BlenderRenderer:
             before it is declared hung and restarted (default 3); ``None`` turns the check off
             (then only ``timeout`` applies).
         start_timeout: seconds the worker may take to start (default 120).
+        mesh_limits: what one GLB mesh may cost before it is refused (a
+            :class:`~metaspatial_env.assets.MeshLimits` or a mapping of its fields; default 64 MiB
+            and 500k vertices).
     """
 
     name = "blender"
@@ -214,7 +228,7 @@ class BlenderRenderer:
                  samples: int | None = None, denoise: bool = True, aa: str = "OFF", shadows: bool = True,
                  device: str = "auto", labels: bool = True, overlay: bool = True,
                  label_size: int | None = None, timeout: float | None = None, hang_timeout: float | None = 3.0,
-                 start_timeout: float = 120.0):
+                 start_timeout: float = 120.0, mesh_limits: MeshLimits | dict | None = None):
         h, w = (int(v) for v in image_size)
         if h < 2 or w < 4:
             raise ValueError(f"image_size must be (height >= 2, width >= 4), got {tuple(image_size)}")
@@ -233,9 +247,21 @@ class BlenderRenderer:
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
                 raise ValueError(f"{name} must be a positive number of seconds{' or None' if optional else ''}, "
                                  f"got {value!r}")
+        if mesh_limits is None:
+            mesh_limits = DEFAULT_LIMITS
+        elif isinstance(mesh_limits, dict):
+            try:
+                mesh_limits = MeshLimits(**mesh_limits)
+            except TypeError:
+                raise ValueError(f"mesh_limits takes max_bytes and max_vertices, got {mesh_limits!r}") from None
+        if not isinstance(mesh_limits, MeshLimits) or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v > 0
+                for v in (mesh_limits.max_bytes, mesh_limits.max_vertices)):
+            raise ValueError(f"mesh_limits must hold positive integers, got {mesh_limits!r}")
         self.image_size = (h, w)
         self.settings = {"engine": engine, "samples": samples, "denoise": bool(denoise), "aa": str(aa),
-                         "shadows": bool(shadows), "device": device}
+                         "shadows": bool(shadows), "device": device,
+                         "mesh_limits": (mesh_limits.max_bytes, mesh_limits.max_vertices)}
         self.labels = bool(labels)
         self.overlay = bool(overlay)
         self.label_size = int(label_size) if label_size else font_size_for(h)
@@ -247,7 +273,10 @@ class BlenderRenderer:
         self.last_render_restarted = False
         """Whether the last :meth:`render` had to restart the worker."""
         self.last_stats: dict = {}
-        """Worker-side timings (sync, each view) and change counts of the last render."""
+        """Worker-side timings (sync, each view), change counts and the worker's mesh import
+        counters (``assets``: ``imports``, ``failures``, ``cache_hits``) of the last render."""
+        self.last_asset_fallbacks: dict[str, str] = {}
+        """Objects of the last render drawn procedurally although they name a mesh: id -> why."""
         self._worker: Worker | None = None
         self._painter: LabelPainter | None = None
 
@@ -276,12 +305,13 @@ class BlenderRenderer:
             self._worker = Worker(self.settings, self.start_timeout)
         return self._worker
 
-    def render_timeout(self, n_objects: int, first: bool = False) -> float:
+    def render_timeout(self, n_objects: int, first: bool = False, meshes: int = 0) -> float:
         """Seconds one render may take: ``timeout``, or by default scaled to the job.
 
         30 s, plus 1 s per object, plus per sample and megapixel 2 s for Workbench (its
         anti-aliasing samples) or 20 s for EEVEE and Cycles (``samples``), plus 60 s for a
-        worker's first render (room, materials, shader compilation). About 6x what a loaded
+        worker's first render (room, materials, shader compilation), plus 10 s per distinct GLB
+        mesh in the scene (its import, should the worker not have it yet). About 6x what a loaded
         2-core machine took (Cycles on the CPU: 3.4 s per sample and megapixel with two renders
         competing; Workbench: 0.4 s). Only a backstop for a worker that spins: a stopped or
         deadlocked one is caught within ``hang_timeout`` by the heartbeat.
@@ -295,7 +325,8 @@ class BlenderRenderer:
         else:
             samples, per_sample = self.settings["samples"] or (16 if engine == "eevee" else 32), 20.0
         megapixels = self.image_size[0] * self.image_size[1] / 1e6
-        return 30.0 + 1.0 * n_objects + per_sample * samples * megapixels + (60.0 if first else 0.0)
+        return (30.0 + 1.0 * n_objects + per_sample * samples * megapixels + (60.0 if first else 0.0)
+                + 10.0 * meshes)
 
     def close(self) -> None:
         """End the worker process; safe to call more than once."""
@@ -325,8 +356,10 @@ class BlenderRenderer:
         request, views, objects = scene_request(scene, self.image_size)
         message = {"op": "render", "scene": request}
         self.last_render_restarted = False
+        self.last_asset_fallbacks = {}
+        meshes = len({o.mesh for o in objects if o.mesh is not None})
         try:
-            reply = self._call(message, len(objects))
+            reply = self._call(message, len(objects), meshes)
         except (TimeoutError, EOFError) as error:
             worker = self._worker
             reason = self._describe_failure(worker, error)
@@ -338,7 +371,7 @@ class BlenderRenderer:
             self.restarts += 1
             self.last_render_restarted = True
             try:
-                reply = self._call(message, len(objects))
+                reply = self._call(message, len(objects), meshes)
             except (TimeoutError, EOFError) as second:
                 reason = self._describe_failure(self._worker, second)
                 if self._worker is not None:
@@ -349,14 +382,26 @@ class BlenderRenderer:
             raise BlenderRenderError(f"Blender failed to render the scene:\n{reply.get('error')}")
         h, w = reply["shape"]
         image = np.frombuffer(bytearray(reply["image"]), dtype=np.uint8).reshape(h, w, 3)
-        self.last_stats = {"timings": reply.get("timings", {}), "counts": reply.get("counts", {})}
+        self.last_stats = {"timings": reply.get("timings", {}), "counts": reply.get("counts", {}),
+                           "assets": reply.get("assets", {})}
+        self.last_asset_fallbacks = dict(reply.get("fallbacks", {}))
+        self._warn_fallbacks(objects)
         if self.labels or self.overlay:
             self._annotate(image, scene, objects, views)
         return image
 
-    def _call(self, message: dict, n_objects: int) -> dict:
+    def _warn_fallbacks(self, objects) -> None:
+        meshes = {o.id: str(o.mesh) for o in objects if o.mesh is not None}
+        for oid, problem in self.last_asset_fallbacks.items():
+            key = (meshes.get(oid, "?"), problem)
+            if key not in _WARNED_ASSETS:
+                _WARNED_ASSETS.add(key)
+                log.warning("mesh %s of %s cannot be drawn (%s); drawing the procedural furniture", key[0], oid, problem)
+
+    def _call(self, message: dict, n_objects: int, meshes: int = 0) -> dict:
         worker = self._ensure_worker()
-        reply = worker.call(message, self.render_timeout(n_objects, first=worker.renders == 0), self.hang_timeout)
+        timeout = self.render_timeout(n_objects, first=worker.renders == 0, meshes=meshes)
+        reply = worker.call(message, timeout, self.hang_timeout)
         worker.renders += 1
         return reply
 

@@ -11,7 +11,10 @@ Messages are dicts:
   objects) and reply ``{"ok": True, "image": bytes, "shape": (h, w)}``, the two views composed
   side by side as raw RGB rows. The room is rebuilt only when its size changes; objects are
   matched by id, moved when only their pose changed and rebuilt when their category, size,
-  material or style changed; objects no longer in the scene are deleted.
+  material, style or mesh changed; objects no longer in the scene are deleted. An object with a
+  ``mesh`` (a GLB path) is drawn with it, fitted to its box (:mod:`.blender_assets`: imported once
+  per worker); one that cannot be drawn falls back to the procedural furniture, and the reply's
+  ``fallbacks`` maps its id to the reason.
 - ``{"op": "ping"}`` and ``{"op": "close"}``.
 
 Errors in a request are replied as ``{"ok": False, "error": traceback}``; the worker keeps going.
@@ -54,7 +57,9 @@ from multiprocessing.connection import Connection
 
 import numpy as np
 
+from ..assets import MeshLimits, fit_transform
 from ..deps import require
+from .blender_assets import AssetLibrary, placement_matrix
 from .furniture import build_parts, color_scheme, part_finish, srgb_to_linear
 from .views import BACKGROUND, FLOOR_RGB, GRID_SHADE, PLAN_OUTLINE_PX, PLAN_WALL_RGB, WALL_RGB, room_boxes
 
@@ -168,7 +173,8 @@ class BlenderScene:
         self.tmp = scratch or scratch_dir()
         self.room_key = None
         self.room_objects: dict[str, list] = {"both": [], "perspective": [], "plan": []}
-        self.objects: dict[str, list] = {}  # id -> [signature, object, pose]
+        self.objects: dict[str, list] = {}  # id -> [signature, object, pose, fit matrix or None, fallback]
+        self.assets = AssetLibrary(bpy, self.scene.collection, COLOR_ATTRIBUTE)
         self._build_shared()
         self.configure(settings)
 
@@ -326,6 +332,7 @@ class BlenderScene:
         engine = settings.get("engine", "workbench")
         scene.render.engine = eevee_engine_id(bpy) if engine == "eevee" else ENGINE_IDS[engine]
         self.settings = dict(settings)
+        self.assets.limits = MeshLimits(*settings.get("mesh_limits", (MeshLimits().max_bytes, MeshLimits().max_vertices)))
         self.shadows = engine == "workbench" and bool(settings.get("shadows", True))
         samples = settings.get("samples")
         if engine == "workbench":
@@ -444,7 +451,19 @@ class BlenderScene:
             self.room_objects[group].append(self._mesh_object(f"room_{group}", pieces))
 
     def _remove_object(self, oid) -> None:
-        self._remove(self.objects.pop(oid)[1])
+        entry = self.objects.pop(oid)
+        if entry[3] is not None:  # an asset's mesh is the library's, shared with other objects
+            self.bpy.data.objects.remove(entry[1], do_unlink=True)
+        else:
+            self._remove(entry[1])
+
+    def _build_asset(self, oid, size, mesh, forward):
+        """``(object, fit, None)`` showing the GLB ``mesh`` fitted to the box, or ``(None, None, why not)``."""
+        asset, problem = self.assets.get(mesh)
+        if asset is None:
+            return None, None, problem
+        fit = fit_transform(asset.bounds_min, asset.bounds_max, size, forward)
+        return self.assets.instance(f"obj:{oid}", asset), fit, None
 
     def _build_object(self, oid, category, size, material, style):
         scheme = color_scheme(category, material, style)
@@ -457,6 +476,7 @@ class BlenderScene:
     def sync(self, scene: dict) -> dict:
         """Bring Blender's scene to ``scene``; returns counts of what changed (for benchmarks)."""
         counts = {"built": 0, "moved": 0, "removed": 0, "room": 0}
+        forward = scene.get("mesh_forward", "-y")
         room_key = (tuple(scene["room"]), round(scene["plan_px"], 9))
         if room_key != self.room_key:
             self._build_room(scene["room"], scene["plan_px"])
@@ -467,22 +487,34 @@ class BlenderScene:
             self._remove_object(oid)
             counts["removed"] += 1
         for o in scene["objects"]:
-            signature = (o["category"], tuple(o["size"]), o["material"], o["style"])
+            mesh = o.get("mesh")
+            signature = (o["category"], tuple(o["size"]), o["material"], o["style"], mesh, mesh and forward)
             current = self.objects.get(o["id"])
             if current is None or current[0] != signature:
                 if current is not None:
                     self._remove_object(o["id"])
-                obj = self._build_object(o["id"], o["category"], o["size"], o["material"], o["style"])
-                current = self.objects[o["id"]] = [signature, obj, None]
+                obj, fit, fallback = self._build_asset(o["id"], o["size"], mesh, forward) if mesh else (None,) * 3
+                if obj is None:
+                    obj = self._build_object(o["id"], o["category"], o["size"], o["material"], o["style"])
+                current = self.objects[o["id"]] = [signature, obj, None, fit, fallback]
                 counts["built"] += 1
             pose = (tuple(o["center"]), o["z_angle"])
             if current[2] != pose:  # compared in float64: Blender stores float32
                 obj = current[1]
-                obj.location = pose[0]
-                obj.rotation_euler = (0.0, 0.0, -math.radians(pose[1]))  # compass heading: clockwise from above
+                if current[3] is not None:  # a fitted mesh: its scale and quarter turn are in the matrix
+                    from mathutils import Matrix
+
+                    obj.matrix_world = Matrix(placement_matrix(pose[0], pose[1], current[3]).tolist())
+                else:
+                    obj.location = pose[0]
+                    obj.rotation_euler = (0.0, 0.0, -math.radians(pose[1]))  # compass heading: clockwise from above
                 current[2] = pose
                 counts["moved"] += 1
         return counts
+
+    def fallbacks(self) -> dict[str, str]:
+        """Objects drawn procedurally although they name a mesh, and why (sorted by id)."""
+        return {oid: e[4] for oid, e in sorted(self.objects.items()) if e[4] is not None}
 
     # -- rendering -----------------------------------------------------------------------------
     def _set_camera(self, view: str, cam: dict) -> None:
@@ -528,9 +560,11 @@ class BlenderScene:
             views.append(self.to_srgb[read_exr_half(data)])
             timings[view] = time.perf_counter() - clock
         image = np.ascontiguousarray(np.concatenate(views, axis=1))
-        return image.tobytes(), image.shape[:2], {"timings": timings, "counts": counts}
+        return image.tobytes(), image.shape[:2], {"timings": timings, "counts": counts,
+                                                   "assets": dict(self.assets.stats), "fallbacks": self.fallbacks()}
 
     def close(self) -> None:
+        self.assets.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 

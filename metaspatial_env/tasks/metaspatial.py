@@ -43,6 +43,12 @@ Mapping to :class:`Task`:
   a missing ``is_adjacent`` is ``True`` (IDesign's default). ``cluster`` is not used.
 * ``position`` + ``rotation.z_angle`` -> ``reference_layout`` when every object has a position
   (or always, for the objects that have one, with ``partial_reference=True``).
+* meshes: MetaSpatial's room folders hold the retrieved Objaverse meshes as
+  ``<room_name>/assets/<object_id>.glb`` beside the scene graph. When that file exists (named by
+  the scene graph's own id, or by the lower-cased one) it becomes the object's ``mesh``, resolved
+  to an absolute path that must stay inside ``scene_root``; the room keeps the default
+  ``mesh_forward`` (``-y``: glTF's front, see :mod:`metaspatial_env.assets`). The files are not
+  opened here: the renderer checks them and falls back to its furniture.
 
 Problems raise :class:`TaskError` naming the room and the field (``answer.size_of_room.x``,
 ``scene_graph[3].size_in_meters.height`` with the index into the scene-graph file, ...).
@@ -60,6 +66,7 @@ from ..geometry import WALLS
 from ..schema import LAYOUT_ELEMENTS, LAYOUT_PREPOSITIONS, Task, TaskError, read_json
 
 __all__ = [
+    "ASSETS_FOLDER",
     "SCENE_GRAPH_FILE",
     "ROOM_PRIOR_IDS",
     "load_metaspatial",
@@ -69,6 +76,8 @@ __all__ = [
 ]
 
 SCENE_GRAPH_FILE = "scene_graph-backtracked.json"
+#: Folder of a room's meshes, beside its scene graph: ``assets/<object_id>.glb``.
+ASSETS_FOLDER = "assets"
 #: The IDesign room priors appended to every scene graph (in IDesign's order).
 ROOM_PRIOR_IDS = ("south_wall", "north_wall", "east_wall", "west_wall", "middle of the room", "ceiling")
 _PRIOR_ITEM_TYPES = ("wall", "floor", "ceiling")
@@ -285,8 +294,14 @@ def scene_graph_to_task(
     size_of_room: tuple[float, float, float] | None = None,
     room_type: str | None = None,
     partial_reference: bool = False,
+    assets: str | Path | None = None,
+    root: str | Path | None = None,
 ) -> Task:
-    """Convert a loaded ``scene_graph-backtracked.json`` list into a :class:`Task`."""
+    """Convert a loaded ``scene_graph-backtracked.json`` list into a :class:`Task`.
+
+    ``assets`` is the folder of the room's ``<object_id>.glb`` meshes (none when None or absent);
+    ``root`` the dataset root the meshes must stay inside (default: ``assets``' parent folder).
+    """
     if not isinstance(scene_graph, list):
         raise TaskError(room_name, "scene_graph", f"must be a JSON list, got {type(scene_graph).__name__}")
     priors: dict[str, Mapping[str, Any]] = {}
@@ -304,9 +319,16 @@ def scene_graph_to_task(
     if size is None:
         raise TaskError(room_name, "answer.size_of_room", "is missing and the scene graph's walls do not give the size")
 
+    original_ids = [e.get("new_object_id") for _, e in entries]
     entries = [(i, _normalise_ids(e)) for i, e in entries]
     known = {e.get("new_object_id") for _, e in entries if isinstance(e.get("new_object_id"), str)}
     objects = [_convert_object(e, known) for _, e in entries]
+    if assets is not None and Path(assets).is_dir():
+        for obj, original in zip(objects, original_ids):
+            mesh = _mesh_file(Path(assets), (original, obj.get("new_object_id")))
+            if mesh is not None:
+                obj["mesh"] = str(mesh.absolute())
+        root = Path(assets).parent if root is None else root
     reference: dict[str, dict[str, float]] = {}
     complete = True
     for (i, e), obj in zip(entries, objects):
@@ -341,10 +363,20 @@ def scene_graph_to_task(
     if reference and (complete or partial_reference):
         data["reference_layout"] = reference
     try:
-        return Task.from_dict(data)
+        return Task.from_dict(data, root=root)
     except TaskError as exc:
         field = re.sub(r"^objects\[(\d+)\]", lambda m: f"scene_graph[{entries[int(m.group(1))][0]}]", exc.field)
         raise TaskError(room_name, field, exc.problem) from exc
+
+
+def _mesh_file(folder: Path, ids) -> Path | None:
+    """``folder/<id>.glb`` for the first id (the scene graph's own, then lower-cased) that exists."""
+    for oid in ids:
+        if isinstance(oid, str) and oid and "/" not in oid and "\\" not in oid and oid not in (".", ".."):
+            path = folder / f"{oid}.glb"
+            if path.is_file():
+                return path
+    return None
 
 
 def load_metaspatial(
@@ -358,7 +390,7 @@ def load_metaspatial(
 
     ``row`` is a dataset row (a mapping with ``answer`` or ``ground_truth``), its ``answer`` JSON
     string, or the row as a JSON string. ``scene_root`` is the ``curated_data`` folder holding
-    ``<room_name>/scene_graph-backtracked.json``.
+    ``<room_name>/scene_graph-backtracked.json`` and the room's meshes, ``<room_name>/assets/``.
     """
     answer = _parse_answer(row)
     name = answer["room_name"].strip()
@@ -384,6 +416,8 @@ def load_metaspatial(
         size_of_room=size,
         room_type=room_type,
         partial_reference=partial_reference,
+        assets=path.parent / ASSETS_FOLDER,
+        root=root,
     )
 
 

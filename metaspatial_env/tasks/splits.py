@@ -217,7 +217,7 @@ def load_tasks(path: str | Path) -> list[Task]:
     seen: set[str] = set()
     for where, rec in records:
         try:
-            task = Task.from_dict(rec)
+            task = Task.from_dict(rec, root=path.parent)  # meshes relative to the file
         except TaskError as exc:
             if exc.task_id == "<unknown>":
                 raise TaskError(where, exc.field, exc.problem) from exc

@@ -311,3 +311,49 @@ def test_ids_are_normalised_consistently():
 )
 def test_infer_room_type(text, room_type):
     assert infer_room_type(text) == room_type
+
+
+# ---------------------------------------------------------------------------- meshes
+def _room_copy(tmp_path: Path, room: str = "room_3") -> Path:
+    shutil.copytree(FIXTURES / room, tmp_path / room)
+    (tmp_path / room / "assets").mkdir()
+    return tmp_path / room / "assets"
+
+
+def _glb(path: Path) -> Path:
+    trimesh = pytest.importorskip("trimesh")
+    path.write_bytes(trimesh.Scene(trimesh.creation.cone(radius=0.5, height=1.0)).export(file_type="glb"))
+    return path
+
+
+def test_room_assets_become_the_objects_meshes(tmp_path):
+    assets = _room_copy(tmp_path)
+    bed = _glb(assets / "bed_1.glb")
+    (assets / "wardrobe_1.obj").write_text("o not a glb\n")  # other formats are not MetaSpatial's
+    task = load_metaspatial(_rows()[0], tmp_path)
+    assert task.object("bed_1").mesh == str(bed.resolve())
+    assert [o.id for o in task.objects if o.mesh is not None] == ["bed_1"]
+    assert task.mesh_forward == "-y"
+    # without an assets folder nothing changes: the bundled fixture loads mesh-free, as before
+    assert all(o.mesh is None for o in load_metaspatial(_rows()[0], FIXTURES).objects)
+    assert load_metaspatial(_rows()[0], tmp_path / "room_3").object("bed_1").mesh == str(bed.resolve())
+
+
+def test_assets_named_by_the_original_id_are_found(tmp_path):
+    assets = _room_copy(tmp_path, "room_105")
+    graph = tmp_path / "room_105" / SCENE_GRAPH_FILE
+    graph.write_text(graph.read_text().replace('"plant_1"', '"Plant_1"'))  # an id IDesign's LLM capitalised
+    plant = _glb(assets / "Plant_1.glb")
+    task = load_metaspatial(_rows()[1], tmp_path)
+    assert task.object("plant_1").mesh == str(plant.resolve())
+
+
+def test_an_asset_linked_out_of_the_dataset_is_refused(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    assets = _room_copy(data)
+    (assets / "bed_1.glb").symlink_to(_glb(tmp_path / "elsewhere.glb"))
+    with pytest.raises(TaskError) as info:
+        load_metaspatial(_rows()[0], data)
+    assert info.value.task_id == "room_3" and info.value.field == "scene_graph[0].mesh"
+    assert "outside the dataset root" in info.value.problem

@@ -282,3 +282,70 @@ def test_non_dict_input_is_rejected(value):
         Task.from_dict(value)
     assert info.value.task_id == "<unknown>" and info.value.field == "task"
     assert isinstance(info.value, ValueError)
+
+
+# ---------------------------------------------------------------------------- meshes
+def _with_mesh(mesh, **room) -> dict:
+    data = _task_dict()
+    data["objects"][0]["mesh"] = mesh
+    data["room"].update(room)
+    return data
+
+
+def test_mesh_paths_resolve_inside_the_dataset_root(tmp_path):
+    task = Task.from_dict(_with_mesh("assets/bed_1.glb", mesh_forward="+x"), root=tmp_path)
+    bed = task.object("bed_1")
+    assert bed.mesh == str((tmp_path / "assets" / "bed_1.glb").resolve())
+    assert task.object("nightstand_1").mesh is None and task.mesh_forward == "+x"
+    data = task.to_dict()
+    assert data["objects"][0]["mesh"] == bed.mesh and data["room"]["mesh_forward"] == "+x"
+    assert "mesh" not in data["objects"][1]
+    assert Task.from_dict(data) == task  # absolute paths read back without a root
+    assert Task.from_dict(data, root=tmp_path) == task
+    hidden = task.to_dict(meshes=False)
+    assert all("mesh" not in o for o in hidden["objects"])
+
+
+def test_tasks_without_meshes_keep_their_form():
+    data = _task_dict()
+    task = Task.from_dict(data)
+    assert task.mesh_forward == "-y" and all(o.mesh is None for o in task.objects)
+    out = task.to_dict()
+    assert "mesh_forward" not in out["room"] and all("mesh" not in o for o in out["objects"])
+    for t in load_split("test")[:3]:
+        assert all(o.mesh is None for o in t.objects) and "mesh" not in str(t.to_dict())
+
+
+@pytest.mark.parametrize("mesh, problem", [
+    (3, "must be a string"),
+    ("assets/bed_1.obj", "must name a .glb file"),
+    ("../elsewhere/bed_1.glb", "resolves outside the dataset root"),
+    ("/etc/bed_1.glb", "resolves outside the dataset root"),
+])
+def test_bad_mesh_paths_name_the_field(tmp_path, mesh, problem):
+    with pytest.raises(TaskError) as info:
+        Task.from_dict(_with_mesh(mesh), root=tmp_path)
+    assert info.value.task_id == "t_1" and info.value.field == "objects[0].mesh"
+    assert problem in info.value.problem
+
+
+def test_a_symlink_out_of_the_root_is_refused(tmp_path):
+    root = tmp_path / "data"
+    (root / "assets").mkdir(parents=True)
+    (tmp_path / "secret.glb").write_bytes(b"glTF")
+    (root / "assets" / "bed_1.glb").symlink_to(tmp_path / "secret.glb")
+    with pytest.raises(TaskError, match="outside the dataset root"):
+        Task.from_dict(_with_mesh("assets/bed_1.glb"), root=root)
+
+
+def test_a_relative_mesh_needs_a_root():
+    with pytest.raises(TaskError) as info:
+        Task.from_dict(_with_mesh("assets/bed_1.glb"))
+    assert info.value.field == "objects[0].mesh" and "without a dataset root" in info.value.problem
+
+
+@pytest.mark.parametrize("forward", ["up", "+z", 1, None])
+def test_bad_mesh_forward_names_the_field(forward):
+    with pytest.raises(TaskError) as info:
+        Task.from_dict(_with_mesh(None, mesh_forward=forward))
+    assert info.value.field == "room.mesh_forward"
