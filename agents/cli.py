@@ -40,7 +40,8 @@ def _pick_rooms(tasks, count: int) -> list[str]:
 
 
 def demo(args: argparse.Namespace) -> int:
-    """Run each policy on the same rooms; write per-turn images, metrics.json and index.html."""
+    """Run each policy on the same rooms; write per-turn images (and with --export the scenes as
+    .glb), metrics.json and index.html."""
     import gymnasium as gym
     from PIL import Image
     from tqdm import tqdm
@@ -48,8 +49,11 @@ def demo(args: argparse.Namespace) -> int:
     import metaspatial_env  # noqa: F401  (registers the ids)
     from agents import make_policy
     from agents.runner import run_episode
+    from metaspatial_env.deps import require
     from metaspatial_env.tasks.splits import load_split
 
+    if args.export:  # before any episode is played, not after the first
+        require("trimesh", "export", "--export")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     room_ids = _pick_rooms(load_split(args.split), args.rooms)
@@ -63,8 +67,9 @@ def demo(args: argparse.Namespace) -> int:
                 policy = make_policy(name, seed=args.seed) if name == "random" else make_policy(name)
                 episodes = []
                 for i, room_id in enumerate(room_ids):
-                    record = run_episode(env, policy, task_id=room_id, seed=args.seed + i, keep_images=True)
-                    folder = out / name.replace(":", "_").replace("/", "_") / record.task_id
+                    folder = out / name.replace(":", "_").replace("/", "_") / room_id
+                    record = run_episode(env, policy, task_id=room_id, seed=args.seed + i, keep_images=True,
+                                         export_dir=folder if args.export else None)
                     folder.mkdir(parents=True, exist_ok=True)
                     images = []
                     for turn in record.turns:
@@ -72,6 +77,8 @@ def demo(args: argparse.Namespace) -> int:
                         Image.fromarray(turn.image).save(path)
                         images.append(str(path.relative_to(out)))
                     summary = record.summary() | {"images": images}
+                    if args.export:
+                        summary["scenes"] = [str(t.scene.relative_to(out)) for t in record.turns]
                     episodes.append(summary)
                     bar.set_postfix(policy=name, success=summary["success"])
                     bar.update()
@@ -139,11 +146,16 @@ def evaluate(args: argparse.Namespace) -> int:
     from agents.evaluate import EPISODES_JSONL, EvalConfig, register_config_secrets
     from agents.evaluate import evaluate as run_evaluation
 
+    if args.export:  # before any episode is played, not in every worker
+        from metaspatial_env.deps import require
+
+        require("trimesh", "export", "--export")
     out = Path(args.out)
     config = EvalConfig(policy=args.policy, split=args.split, min_objects=args.min_objects,
                         max_objects=args.max_objects, episodes=args.episodes, turns=args.turns,
                         workers=args.workers, env_id=args.env, env_kwargs=args.env_kwargs,
-                        policy_kwargs=args.policy_kwargs, seed=args.seed, images=not args.no_images)
+                        policy_kwargs=args.policy_kwargs, seed=args.seed, images=not args.no_images,
+                        export=args.export)
     register_config_secrets(config)
     try:  # SIGTERM (a scheduler, `kill`) ends the run like Ctrl-C: partial results, resumable
         previous = signal.signal(signal.SIGTERM, _sigterm_interrupts)
@@ -214,6 +226,8 @@ def add_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--turns", type=positive_int, default=3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="out/demo")
+    p.add_argument("--export", action="store_true", help="also write each turn's settled layout as a glTF "
+                   "binary (<room>_turn<N>.glb, next to its image; needs the export extra)")
     p.set_defaults(func=demo)
 
 
@@ -230,6 +244,8 @@ def add_eval(e: argparse.ArgumentParser) -> None:
     e.add_argument("--policy-kwargs", type=json_object, default={}, help="JSON keyword arguments of the policy")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--no-images", action="store_true", help="do not save per-turn images")
+    e.add_argument("--export", action="store_true", help="also write each turn's settled layout as a glTF "
+                   "binary (scenes/<room>_turn<N>.glb; needs the export extra)")
     e.add_argument("--out", default="out/eval", help="output folder; a fresh run refuses one holding "
                    "another run's results")
     e.add_argument("--resume", action="store_true", help="continue the (partial) run in --out: episodes "

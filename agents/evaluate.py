@@ -43,6 +43,8 @@ Output folder (``out``) and what survives an interruption:
   error), and with ``"complete": true`` at the end. ``episodes_done`` / ``episodes_total`` say how
   far it got. After a SIGKILL it is the one from the start; ``--resume`` recomputes it.
 - ``episodes.csv`` and ``report.html``: written (atomically) with every ``results.json``.
+- ``scenes/<room>_turn<N>.glb`` (only with ``export``, ``--export``): each turn's settled layout as
+  a glTF binary (:mod:`metaspatial_env.export`), listed under the episode's ``scenes``.
 
 A fresh run refuses a folder that holds another run's files (:data:`RUN_FILES`) with one
 :class:`OutputError` rather than mixing or deleting them; ``resume=True`` (``--resume``) instead
@@ -92,8 +94,8 @@ EPISODES_CSV = "episodes.csv"
 REPORT_HTML = "report.html"
 #: Files that make a folder hold a run's results (a fresh run refuses such a folder).
 RUN_FILES = (RESULTS_JSON, EPISODES_JSONL, EPISODES_CSV, REPORT_HTML)
-#: Config fields a resumed run may change (they do not change what an episode records).
-RESUMABLE_CHANGES = ("workers",)
+#: Config fields a resumed run may change (they change neither the episodes played nor their scores).
+RESUMABLE_CHANGES = ("workers", "export")
 
 # ----------------------------------------------------------------------------- configuration
 @dataclass(frozen=True)
@@ -125,6 +127,8 @@ class EvalConfig:
     """Episode ``i`` resets with ``seed + i``; a policy that takes a ``seed`` gets this one."""
     images: bool = True
     """Save each turn's image for the HTML report."""
+    export: bool = False
+    """Also write each turn's settled layout as ``scenes/<room>_turn<N>.glb`` (the ``export`` extra)."""
 
     def __post_init__(self) -> None:
         if self.episodes is not None and self.episodes < 1:
@@ -210,8 +214,12 @@ def _play(job: tuple[int, dict[str, Any]]) -> dict[str, Any]:
     out: Path | None = _WORKER["out"]
     keep_images = cfg.images and out is not None
     env = _WORKER["env"]
-    record = run_episode(env, _WORKER["policy"], task=task, seed=cfg.seed + index, keep_images=keep_images)
+    export_dir = out / "scenes" if cfg.export and out is not None else None
+    record = run_episode(env, _WORKER["policy"], task=task, seed=cfg.seed + index, keep_images=keep_images,
+                         export_dir=export_dir)
     episode = record.summary()
+    if export_dir is not None:
+        episode["scenes"] = {str(t.turn): str(t.scene.relative_to(out)) for t in record.turns}
     episode["prompt"] = record.prompt
     reward_config = getattr(env.unwrapped, "reward_config", None)
     for turn, summary in zip(record.turns, episode["turns"]):

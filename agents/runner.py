@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,8 @@ class TurnRecord:
     """The env's per-object problems (``info["problems"]``)."""
     judge_error: str | None = None
     """Why the env's VLM judge gave no grade this turn (None when it graded or is off)."""
+    scene: Path | None = None
+    """The turn's settled layout as a glTF binary, when the episode was run with ``export_dir``."""
 
 
 @dataclass
@@ -67,13 +70,19 @@ class EpisodeRecord:
 
 
 def run_episode(env, policy: Policy, *, task_id: str | None = None, task: dict[str, Any] | None = None,
-                seed: int | None = None, keep_images: bool = False) -> EpisodeRecord:
+                seed: int | None = None, keep_images: bool = False,
+                export_dir: Path | None = None) -> EpisodeRecord:
     """Play one episode of ``env`` with ``policy`` and record every turn.
 
     The room is ``task`` (a task dict), else the env split's room ``task_id``, else one the env draws.
+    With ``export_dir``, each turn's settled layout is written there as ``<room>_turn<N>.glb``
+    (the env's ``export_scene``, which needs the ``export`` extra).
     """
     if task is not None and task_id is not None:
         raise ValueError("give task or task_id, not both")
+    export = None if export_dir is None else getattr(env.unwrapped, "export_scene", None)
+    if export_dir is not None and export is None:
+        raise ValueError(f"{type(env.unwrapped).__name__} cannot export scenes (no export_scene)")
     options = {"task": task} if task is not None else {"task_id": task_id} if task_id is not None else None
     observation, info = env.reset(seed=seed, options=options)
     policy.reset()
@@ -88,5 +97,7 @@ def run_episode(env, policy: Policy, *, task_id: str | None = None, task: dict[s
         record.turns.append(TurnRecord(info["turn"], action, reward, terms, info["success"], info["parse_errors"],
                                        observation["text"], observation.get("image") if keep_images else None,
                                        info.get("problems", []), info.get("judge_error")))
+        if export is not None:
+            record.turns[-1].scene = export(Path(export_dir) / f"{record.task_id}_turn{info['turn']}.glb")
         done = terminated or truncated
     return record

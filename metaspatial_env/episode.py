@@ -225,6 +225,25 @@ class EpisodeEnv(gym.Env):
             self._world = PhysicsWorld()
         return self._world
 
+    def export_scene(self, path):
+        """Write the current room as a glTF binary (``.glb``); return its path.
+
+        The objects stand where the last step's settle left them, and the scene's extras carry
+        that step's reward terms, ``success`` and turn (:mod:`metaspatial_env.export`). Before
+        the first step it is the empty room. Needs the ``export`` extra (``trimesh``).
+        """
+        if self._episode is None:
+            raise RuntimeError("call reset() before export_scene(): there is no room yet")
+        from .export import export_scene
+
+        episode = self._episode
+        evaluation = episode.evaluation
+        if evaluation is None:
+            return export_scene(path, episode.task, {}, turn=0)
+        return export_scene(path, episode.task, episode.settled_boxes(),
+                            reward_terms={**evaluation.terms, "total": evaluation.total},
+                            success=evaluation.success, turn=episode.turn)
+
     def close(self):
         if self._world is not None:
             self._world.close()
