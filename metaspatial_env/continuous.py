@@ -21,6 +21,10 @@ Observation (float32, all in [-1, 1]): the room (``size / MAX_ROOM_SIZE``, the t
 (4 walls, ceiling); layout rules (6 elements x 2 prepositions); facing one-hot (slots, then 4 walls);
 up to ``MAX_RULES`` object rules (target slot one-hot, preposition one-hot, adjacency); the current
 settled pose (placed flag, x, y, z mapped to [-1, 1] over the room, sin and cos of the heading).
+After the object slots, ``MAX_OPENINGS`` opening slots (the room's doors and windows, in the task's
+order; later ones are left out): mask; door flag; wall one-hot (4); centre x, y mapped to [-1, 1]
+over the room; width over the wall's length; sill and height over the room height; hinge (-1 at
+the wall's start, 1 at its end, 0 for a window).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from gymnasium import spaces
 from .actions import ParseError, ParseResult, Placement
 from .episode import EpisodeConfig, EpisodeEnv, positive_int
 from .geometry import WALLS, Box
-from .schema import LAYOUT_ELEMENTS, LAYOUT_PREPOSITIONS, OBJECT_PREPOSITIONS, Task
+from .schema import LAYOUT_ELEMENTS, LAYOUT_PREPOSITIONS, OBJECT_PREPOSITIONS, Task, wall_length
 from .tasks.splits import load_rooms
 
 #: Object rules encoded per object; later ones are left out of the observation (rare: <1% of objects).
@@ -43,6 +47,9 @@ MAX_RULES = 2
 #: Room edges (m) are divided by this in the observation.
 MAX_ROOM_SIZE = 10.0
 ACTION_DIMS = 4
+#: Door and window slots of the observation (the bundled rooms have at most two doors and two windows).
+MAX_OPENINGS = 4
+OPENING_FEATURES = 1 + 1 + len(WALLS) + 2 + 3 + 1
 MOUNTS = (*WALLS, "ceiling")
 
 
@@ -87,6 +94,11 @@ def object_features(max_objects: int) -> int:
             + MAX_RULES * (max_objects + len(OBJECT_PREPOSITIONS) + 1) + 6)
 
 
+def observation_size(max_objects: int) -> int:
+    """Length of the observation: the room, the object slots, the opening slots."""
+    return 4 + max_objects * object_features(max_objects) + MAX_OPENINGS * OPENING_FEATURES
+
+
 class ContinuousLayoutEnv(EpisodeEnv):
     """Room layout with a vector observation and a ``Box`` action, scored by the shared reward.
 
@@ -107,7 +119,7 @@ class ContinuousLayoutEnv(EpisodeEnv):
         cfg = self.config
         self._pools: dict[str, tuple[Task, ...]] = {}
         self.tasks = self._pool(cfg.split)
-        size = 4 + cfg.max_objects * object_features(cfg.max_objects)
+        size = observation_size(cfg.max_objects)
         self.observation_space = spaces.Box(-1.0, 1.0, (size,), np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, (cfg.max_objects * ACTION_DIMS,), np.float32)
 
@@ -243,7 +255,7 @@ def encode_observation(task: Task, boxes: dict[str, Box], placed: set[str], turn
     X, Y, Z = task.size
     slot = {o.id: i for i, o in enumerate(task.objects)}
     width = object_features(max_objects)
-    out = np.zeros(4 + max_objects * width, dtype=np.float32)
+    out = np.zeros(observation_size(max_objects), dtype=np.float32)
     out[:4] = (min(X / MAX_ROOM_SIZE, 1.0), min(Y / MAX_ROOM_SIZE, 1.0), min(Z / MAX_ROOM_SIZE, 1.0), turn_share)
     for i, obj in enumerate(task.objects):
         f = np.zeros(width, dtype=np.float32)
@@ -276,4 +288,14 @@ def encode_observation(task: Task, boxes: dict[str, Box], placed: set[str], turn
                       _to_unit(box.center[2], 0.0, Z), math.sin(a), math.cos(a))
         start = 4 + i * width
         out[start:start + width] = f
+    start = 4 + max_objects * width
+    for i, opening in enumerate(task.openings[:MAX_OPENINGS]):
+        cx, cy = opening.centre(task.size)
+        hinge = 0.0 if opening.hinge is None else (-1.0 if opening.hinge == "start" else 1.0)
+        g = np.zeros(OPENING_FEATURES, dtype=np.float32)
+        g[0], g[1] = 1.0, float(opening.kind == "door")
+        g[2 + WALLS.index(opening.wall)] = 1.0
+        g[6:] = (_to_unit(cx, 0.0, X), _to_unit(cy, 0.0, Y), min(opening.width / wall_length(opening.wall, task.size), 1.0),
+                 min(opening.sill / Z, 1.0), min(opening.height / Z, 1.0), hinge)
+        out[start + i * OPENING_FEATURES:start + (i + 1) * OPENING_FEATURES] = g
     return out

@@ -203,10 +203,11 @@ class RoomLayoutEnv(EpisodeEnv):
         return self._image
 
     def _empty_room_key(self) -> tuple:
-        """What an empty room's render depends on: the renderer and its settings, the room."""
+        """What an empty room's render depends on: the renderer and its settings, the room and its openings."""
         scene = self._scene
         return (self.config.renderer, self.config.image_size, self.config.labels,
-                json.dumps(self.config.render_options, sort_keys=True), tuple(scene.room_size), scene.room_type)
+                json.dumps(self.config.render_options, sort_keys=True), tuple(scene.room_size), scene.room_type,
+                scene.openings)
 
     def _make_renderer(self):
         try:
@@ -244,4 +245,4 @@ class RoomLayoutEnv(EpisodeEnv):
             RenderObject(o.id, o.category, evaluation.settle.objects[o.id].box, o.style, o.material, o.mesh)
             for o in task.objects
         )
-        return RenderScene(task.size, objects, task.room_type, task.mesh_forward)
+        return RenderScene(task.size, objects, task.room_type, task.mesh_forward, task.openings)

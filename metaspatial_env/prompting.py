@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .schema import LAYOUT_ELEMENTS, LAYOUT_PREPOSITIONS, OBJECT_PREPOSITIONS, Task
+from .schema import LAYOUT_ELEMENTS, LAYOUT_PREPOSITIONS, OBJECT_PREPOSITIONS, Opening, Task
 
 if TYPE_CHECKING:  # pragma: no cover
     from .scoring import Evaluation
@@ -92,6 +92,37 @@ def describe_object(task: Task, object_id: str) -> str:
     ])
 
 
+#: The end a wall's offsets run from (its start), and the other end, in compass words.
+_WALL_ENDS = {"south_wall": ("west", "east"), "north_wall": ("west", "east"),
+              "west_wall": ("south", "north"), "east_wall": ("south", "north")}
+OPENINGS_HEADER = "Doors and windows (fixed in the walls; nothing may be placed in them):"
+OPENINGS_NEEDS = (
+    "The room must be usable: keep every doorway and the floor its door swings over clear, put nothing taller "
+    "than a window's sill in front of a window, and leave a walkable path from a door to the front of every object."
+)
+
+
+def describe_opening(task: Task, opening: Opening) -> str:
+    """One line per door or window, in a fixed shape that :func:`parse_task_prompt` reads back."""
+    wall = opening.wall.removesuffix("_wall")
+    start, end = _WALL_ENDS[opening.wall]
+    parts = [f"- {opening.id}: {opening.kind} in the {wall} wall", f"centre {_metres(opening.offset)} m from its {start} end",
+             f"{_metres(opening.width)} m wide", f"{_metres(opening.height)} m high"]
+    if opening.kind == "door":
+        parts += [f"hinged at its {start if opening.hinge == 'start' else end} side", "opens into the room"]
+    else:
+        parts.append(f"sill {_metres(opening.sill)} m")
+    return ", ".join(parts)
+
+
+def _opening_lines(task: Task) -> list[str]:
+    """The openings and what they ask of the room; nothing for a room without any, so the prompts of
+    tasks without openings stay as they were."""
+    if not task.openings:
+        return []
+    return [OPENINGS_HEADER, *(describe_opening(task, o) for o in task.openings), OPENINGS_NEEDS]
+
+
 def task_prompt(task: Task) -> str:
     """The reset observation: the room, the wish, the objects and their rules, the answer format."""
     X, Y, Z = task.size
@@ -99,6 +130,7 @@ def task_prompt(task: Task) -> str:
         f"Lay out this {task.room_type} (task {task.id}). "
         f"Room size: X = {_metres(X)} m, Y = {_metres(Y)} m, Z = {_metres(Z)} m.",
         f"User preference: {' '.join(task.user_preference.split())}",
+        *_opening_lines(task),
         CONVENTIONS,
         "Objects to place:",
         *(describe_object(task, oid) for oid in task.object_ids),
@@ -121,6 +153,10 @@ _OBJECT_LINE = re.compile(
     r"material (?P<material>.*?); (?P<floor>on the floor|not on the floor)(?P<no_front>; no front)?; "
     r"rules: (?P<rules>.*?); "
     r"default z_angle (?P<angle>\S+)$")
+_OPENING_LINE = re.compile(
+    r"^- (?P<id>\S+): (?P<kind>door|window) in the (?P<wall>south|north|west|east) wall, "
+    r"centre (?P<offset>\S+) m from its (?:west|south) end, (?P<width>\S+) m wide, (?P<height>\S+) m high, "
+    r"(?:hinged at its (?P<hinge>west|east|south|north) side, opens into the room|sill (?P<sill>\S+) m)$")
 # Longest first, so "in the corner" is not read as "in ..." and "on" does not swallow others.
 _PREPOSITIONS = sorted(set(LAYOUT_PREPOSITIONS) | set(OBJECT_PREPOSITIONS), key=len, reverse=True)
 
@@ -166,9 +202,13 @@ def parse_task_prompt(text: str) -> Task:
     if header is None:
         raise PromptParseError("no 'Lay out this ... (task ID). Room size: ...' line: not a task prompt")
     preference = next((line[len("User preference: "):] for line in lines if line.startswith("User preference: ")), "")
-    objects = []
+    objects, openings = [], []
     for line in lines:
         if not line.startswith("- "):
+            continue
+        opening = _OPENING_LINE.match(line)
+        if opening is not None:
+            openings.append(_opening_record(opening))
             continue
         match = _OBJECT_LINE.match(line)
         if match is None:
@@ -188,7 +228,27 @@ def parse_task_prompt(text: str) -> Task:
         })
     room = {"id": header["id"], "room_type": header["room_type"], "user_preference": preference,
             "size": {axis: _number(header[axis], f"room size {axis}") for axis in "xyz"}}
+    if openings:
+        room["openings"] = openings
     return Task.from_dict({"room": room, "objects": objects})
+
+
+def _opening_record(match: re.Match) -> dict[str, Any]:
+    """The on-disk form of an opening line (the schema checks it once the room is read)."""
+    oid, wall = match["id"], match["wall"] + "_wall"
+    record: dict[str, Any] = {"id": oid, "kind": match["kind"], "wall": wall,
+                              **{k: _number(match[k], f"opening {oid} {k}") for k in ("offset", "width", "height")}}
+    if match["hinge"] is not None:
+        start, end = _WALL_ENDS[wall]
+        if match["hinge"] not in (start, end):
+            raise PromptParseError(f"opening {oid}: a door in the {match['wall']} wall cannot hinge at its "
+                                   f"{match['hinge']} side")
+        record.update(sill_height=0.0, hinge="start" if match["hinge"] == start else "end")
+    else:
+        record["sill_height"] = _number(match["sill"], f"opening {oid} sill")
+    if (record["kind"] == "door") != (match["hinge"] is not None):
+        raise PromptParseError(f"opening {oid}: a door has a hinge and a window a sill")
+    return record
 
 
 def feedback_text(evaluation: Evaluation, task: Task, turn: int, max_turns: int) -> str:

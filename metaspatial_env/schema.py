@@ -8,6 +8,10 @@ A task on disk is a dict ``{"room": {...}, "objects": [...], "reference_layout":
   optionally ``has_front`` (false for objects without a front, such as a plant; default true).
 - ``reference_layout`` (optional): ``{object_id: {"x", "y", "z", "z_angle"}}``, a layout that
   satisfies every rule, when the source has one.
+- openings (optional): the room's ``openings``, a list of doors and windows in its walls
+  (:class:`Opening`; on disk ``id``, ``kind``, ``wall``, ``offset``, ``width``, ``height``,
+  ``sill_height`` and, for doors, ``hinge``). Written only when a room has any, so tasks without
+  openings serialise as before.
 - meshes (optional): an object's ``mesh`` is the path of a GLB file that the Blender renderer
   draws instead of the procedural furniture (MetaSpatial's ``assets/<id>.glb``), relative to the
   dataset root (the task file's folder) or absolute inside it; the room's ``mesh_forward`` says
@@ -29,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from .assets import MESH_FORWARDS, inside_root
-from .geometry import WALLS
+from .geometry import WALL_INWARD_NORMAL, WALLS
 
 LAYOUT_ELEMENTS = (*WALLS, "middle of the room", "ceiling")
 LAYOUT_PREPOSITIONS = ("on", "in the corner")
@@ -46,6 +50,10 @@ MAX_OBJECTS = 100
 #: Longest text field of a task (preference, ids, descriptions): the task prompt must hold every
 #: object and the answer format, so a 5 MB preference is refused rather than clipping them away.
 MAX_FIELD_CHARS = 2000
+OPENING_KINDS = ("door", "window")
+DOOR_HINGES = ("start", "end")
+#: Most openings one task may hold: the prompt lists each on its own line.
+MAX_OPENINGS = 16
 
 
 class TaskError(ValueError):
@@ -120,6 +128,80 @@ class TaskObject:
 
 
 @dataclass(frozen=True)
+class Opening:
+    """A door or window in a wall (DESIGN.md section 4).
+
+    ``offset`` runs along the wall from its start corner to the opening's centre; a wall's start
+    is its lower-coordinate end (x = 0 for the south and north walls, y = 0 for the west and east
+    walls). Doors swing into the room and are hinged at the ``hinge`` end of the opening, in the
+    wall's start-to-end direction. All opening geometry lives here, so the renderers, the
+    generator and the reward agree on where a door is."""
+
+    id: str
+    kind: str
+    wall: str
+    offset: float
+    width: float
+    height: float
+    sill: float
+    hinge: str | None
+
+    def _along(self, room_size) -> tuple[tuple[float, float], tuple[float, float]]:
+        """The wall's start corner and its unit start-to-end direction."""
+        if self.wall == "south_wall":
+            return (0.0, 0.0), (1.0, 0.0)
+        if self.wall == "north_wall":
+            return (0.0, float(room_size[1])), (1.0, 0.0)
+        if self.wall == "west_wall":
+            return (0.0, 0.0), (0.0, 1.0)
+        return (float(room_size[0]), 0.0), (0.0, 1.0)
+
+    def _point(self, room_size, along: float) -> tuple[float, float]:
+        (x0, y0), (dx, dy) = self._along(room_size)
+        return (x0 + dx * along, y0 + dy * along)
+
+    def centre(self, room_size) -> tuple[float, float]:
+        """The floor point at the middle of the opening, on the wall line."""
+        return self._point(room_size, self.offset)
+
+    def span(self, room_size) -> tuple[tuple[float, float], tuple[float, float]]:
+        """The opening's (start point, end point) on the wall line, in the wall's direction."""
+        half = self.width / 2.0
+        return self._point(room_size, self.offset - half), self._point(room_size, self.offset + half)
+
+    def inward(self) -> tuple[float, float]:
+        """The unit normal from the wall into the room."""
+        return WALL_INWARD_NORMAL[self.wall]
+
+    def hinge_point(self, room_size) -> tuple[float, float] | None:
+        """The floor point of a door's hinge (None for a window)."""
+        if self.hinge is None:
+            return None
+        start, end = self.span(room_size)
+        return start if self.hinge == "start" else end
+
+    def zone(self, room_size, depth: float) -> tuple[tuple[float, float], ...]:
+        """The rectangle ``width`` x ``depth`` in front of the opening, inside the room, as four
+        corners (span start, span end, then ``depth`` into the room): a door's clearance zone
+        (depth ``width + 0.1``) or the strip in front of a window."""
+        (sx, sy), (ex, ey) = self.span(room_size)
+        nx, ny = self.inward()
+        return ((sx, sy), (ex, ey), (ex + nx * depth, ey + ny * depth), (sx + nx * depth, sy + ny * depth))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "kind": self.kind, "wall": self.wall, "offset": self.offset,
+                               "width": self.width, "height": self.height, "sill_height": self.sill}
+        if self.hinge is not None:
+            out["hinge"] = self.hinge
+        return out
+
+
+def wall_length(wall: str, room_size) -> float:
+    """The length of a wall: the room's x extent for the south and north walls, y for the others."""
+    return float(room_size[0] if wall in ("south_wall", "north_wall") else room_size[1])
+
+
+@dataclass(frozen=True)
 class Task:
     """One room: its size, the user's wish and the objects to lay out."""
 
@@ -134,6 +216,14 @@ class Task:
     """The direction the objects' meshes face in their own Z-up frame (after glTF import), one of
     ``+x``, ``-x``, ``+y``, ``-y``. glTF models conventionally face glTF +Z, which is -Y once
     Z is up, hence the default. On disk the room's optional ``mesh_forward``."""
+    openings: tuple[Opening, ...] = ()
+    """The room's doors and windows; on disk the room's optional ``openings``."""
+
+    def opening(self, opening_id: str) -> Opening:
+        for o in self.openings:
+            if o.id == opening_id:
+                return o
+        raise KeyError(opening_id)
 
     @property
     def object_ids(self) -> tuple[str, ...]:
@@ -184,6 +274,7 @@ class Task:
                 "size": {"x": self.size[0], "y": self.size[1], "z": self.size[2]},
                 "user_preference": self.user_preference,
                 **({"mesh_forward": self.mesh_forward} if self.mesh_forward != "-y" else {}),
+                **({"openings": [o.to_dict() for o in self.openings]} if self.openings else {}),
             },
             "objects": objects,
         }
@@ -290,7 +381,76 @@ def _parse_task(data: Any, root: str | Path | None = None) -> Task:
     reference = data.get("reference_layout")
     if reference is not None:
         reference = _parse_reference(task_id, reference, {o.id: o for o in objects})
-    return Task(task_id, room_type, size, preference, tuple(objects), reference, mesh_forward)
+    openings = _parse_openings(task_id, room.get("openings"), size, seen)
+    return Task(task_id, room_type, size, preference, tuple(objects), reference, mesh_forward, openings)
+
+
+def _finite(task_id: str, field_name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TaskError(task_id, field_name, f"must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _parse_openings(task_id: str, raw: Any, room_size: tuple[float, ...], object_ids: set[str]) -> tuple[Opening, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise TaskError(task_id, "room.openings", f"must be a list, got {type(raw).__name__}")
+    if len(raw) > MAX_OPENINGS:
+        raise TaskError(task_id, "room.openings", f"holds {len(raw)} openings; at most {MAX_OPENINGS}")
+    openings: list[Opening] = []
+    for i, rec in enumerate(raw):
+        openings.append(_parse_opening(task_id, f"room.openings[{i}]", rec, room_size, object_ids))
+        ids = [o.id for o in openings[:-1]]
+        if openings[-1].id in ids:
+            raise TaskError(task_id, f"room.openings[{i}].id", f"duplicate id {openings[-1].id!r}")
+    for i, a in enumerate(openings):
+        for b in openings[:i]:
+            # Openings on one wall may touch but not share any of the wall.
+            if a.wall == b.wall and abs(a.offset - b.offset) < (a.width + b.width) / 2.0 - 1e-9:
+                raise TaskError(task_id, f"room.openings[{i}].offset", f"{a.id} overlaps {b.id} on the {a.wall}")
+    return tuple(openings)
+
+
+def _parse_opening(task_id: str, where: str, rec: Any, room_size: tuple[float, ...],
+                   object_ids: set[str]) -> Opening:
+    rec = _mapping(task_id, where, rec)
+    prefix = where + "."
+    oid = _string(task_id, prefix + "id", _get(task_id, rec, "id", prefix))
+    if not OBJECT_ID_PATTERN.match(oid):
+        raise TaskError(task_id, prefix + "id", f"{oid!r} must be lower case letters, digits, '_'")
+    if oid in RESERVED_IDS or oid in object_ids:
+        raise TaskError(task_id, prefix + "id", f"{oid!r} is already the name of an object or part of the room")
+    kind = _get(task_id, rec, "kind", prefix)
+    if kind not in OPENING_KINDS:
+        raise TaskError(task_id, prefix + "kind", f"must be one of {', '.join(OPENING_KINDS)}, got {kind!r}")
+    wall = _get(task_id, rec, "wall", prefix)
+    if not isinstance(wall, str) or wall not in WALLS:
+        raise TaskError(task_id, prefix + "wall", f"must be one of {', '.join(WALLS)}, got {wall!r}")
+    offset = _finite(task_id, prefix + "offset", _get(task_id, rec, "offset", prefix))
+    width = _positive_number(task_id, prefix + "width", _get(task_id, rec, "width", prefix))
+    height = _positive_number(task_id, prefix + "height", _get(task_id, rec, "height", prefix))
+    sill = _finite(task_id, prefix + "sill_height", rec.get("sill_height", 0.0))
+    length = wall_length(wall, room_size)
+    if offset - width / 2.0 < -1e-9 or offset + width / 2.0 > length + 1e-9:
+        raise TaskError(task_id, prefix + "offset",
+                        f"{oid} spans {offset - width / 2.0:.3f}..{offset + width / 2.0:.3f} m, outside the "
+                        f"{wall} (0..{length:g} m)")
+    if sill < 0.0 or sill + height > room_size[2] + 1e-9:
+        raise TaskError(task_id, prefix + "height",
+                        f"{oid} reaches {sill:g} + {height:g} m, outside the wall's 0..{room_size[2]:g} m")
+    hinge = rec.get("hinge")
+    if kind == "door":
+        if sill != 0.0:
+            raise TaskError(task_id, prefix + "sill_height", f"a door stands on the floor: must be 0, got {sill!r}")
+        if hinge not in DOOR_HINGES:
+            raise TaskError(task_id, prefix + "hinge", f"a door needs a hinge, one of {', '.join(DOOR_HINGES)}, got {hinge!r}")
+    else:
+        if sill <= 0.0:
+            raise TaskError(task_id, prefix + "sill_height", f"a window needs a sill above the floor, got {sill!r}")
+        if hinge is not None:
+            raise TaskError(task_id, prefix + "hinge", f"a window has no hinge, got {hinge!r}")
+    return Opening(oid, kind, wall, offset, width, height, sill, hinge)
 
 
 def _parse_mesh(task_id: str, field_name: str, value: Any, root: str | Path | None) -> str | None:

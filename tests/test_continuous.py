@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from metaspatial_env.continuous import ACTION_DIMS, ContinuousLayoutEnv, decode_action, encode_action, object_features
+from metaspatial_env.continuous import (
+    ACTION_DIMS,
+    MAX_OPENINGS,
+    OPENING_FEATURES,
+    ContinuousLayoutEnv,
+    decode_action,
+    encode_action,
+    encode_observation,
+    object_features,
+)
 from metaspatial_env.env import RoomLayoutEnv
 from metaspatial_env.tasks.splits import load_split
 
@@ -18,7 +27,7 @@ def test_registered_and_checked():
     env = gym.make("metaspatial_env:MetaSpatialContinuous-v0", max_objects=5)
     assert isinstance(env.unwrapped, ContinuousLayoutEnv)
     check_env(env.unwrapped)
-    assert env.observation_space.shape == (4 + 5 * object_features(5),)
+    assert env.observation_space.shape == (4 + 5 * object_features(5) + MAX_OPENINGS * OPENING_FEATURES,)
     assert env.action_space.shape == (5 * ACTION_DIMS,)
     env.close()
 
@@ -47,6 +56,28 @@ def test_reference_layout_as_action_succeeds_with_the_same_reward_as_text(task):
         assert info[f"reward_{term}"] == pytest.approx(text_info[f"reward_{term}"], abs=1e-6), term
     env.close()
     text.close()
+
+
+def test_observation_shows_the_doors_and_windows():
+    from dataclasses import replace
+
+    from metaspatial_env.schema import Opening
+
+    task = load_split("test")[0]
+    door = Opening("door_1", "door", "east_wall", 1.0, 0.9, 2.1, 0.0, "end")
+    window = Opening("window_1", "window", "south_wall", 2.0, 1.2, 1.2, 0.9, None)
+    task = replace(task, openings=(door, window))
+    boxes = decode_action(task, np.zeros(20 * ACTION_DIMS))
+    obs = encode_observation(task, boxes, set(), 0.0, 20)
+    slots = obs[4 + 20 * object_features(20):].reshape(MAX_OPENINGS, OPENING_FEATURES)
+    X, Y, Z = task.size
+    assert slots[0, :6].tolist() == [1, 1, 0, 0, 0, 1]  # a door in the east wall
+    assert slots[0, 6:].tolist() == pytest.approx([1.0, 2 * 1.0 / Y - 1, 0.9 / Y, 0.0, 2.1 / Z, 1.0])
+    assert slots[1, :6].tolist() == [1, 0, 1, 0, 0, 0]  # a window in the south wall
+    assert slots[1, 6:].tolist() == pytest.approx([2 * 2.0 / X - 1, -1.0, 1.2 / X, 0.9 / Z, 1.2 / Z, 0.0])
+    assert not slots[2:].any()  # empty slots, mask 0
+    without = encode_observation(replace(task, openings=()), boxes, set(), 0.0, 20)
+    assert np.array_equal(without[:4 + 20 * object_features(20)], obs[:4 + 20 * object_features(20)])
 
 
 def test_decoded_poses_stay_in_the_room_plan():

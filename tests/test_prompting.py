@@ -45,6 +45,52 @@ def test_task_prompt_without_style_or_rules_reads_back():
     assert parse_task_prompt(task_prompt(Task.from_dict(task))).to_dict() == task
 
 
+def _with_openings(openings: list[dict]) -> Task:
+    data = load_split("test")[0].to_dict()
+    data.pop("reference_layout", None)
+    data["room"]["openings"] = openings
+    return Task.from_dict(data)
+
+
+_OPENINGS = [
+    {"id": "door_1", "kind": "door", "wall": "south_wall", "offset": 1.2, "width": 0.9, "height": 2.1,
+     "sill_height": 0.0, "hinge": "start"},
+    {"id": "door_2", "kind": "door", "wall": "east_wall", "offset": 0.85, "width": 0.8, "height": 2.0,
+     "sill_height": 0.0, "hinge": "end"},
+    {"id": "window_1", "kind": "window", "wall": "north_wall", "offset": 1.5, "width": 1.2, "height": 1.2,
+     "sill_height": 0.9},
+    {"id": "window_2", "kind": "window", "wall": "west_wall", "offset": 1.25, "width": 0.625, "height": 0.8,
+     "sill_height": 0.95},
+]
+
+
+def test_openings_are_listed_and_read_back_exactly():
+    task = _with_openings(_OPENINGS)
+    text = task_prompt(task)
+    assert ("- door_1: door in the south wall, centre 1.2 m from its west end, 0.9 m wide, 2.1 m high, "
+            "hinged at its west side, opens into the room") in text.splitlines()
+    assert "- door_2: door in the east wall, centre 0.85 m from its south end, 0.8 m wide, 2 m high, " \
+           "hinged at its north side, opens into the room" in text.splitlines()
+    assert ("- window_1: window in the north wall, centre 1.5 m from its west end, 1.2 m wide, 1.2 m high, "
+            "sill 0.9 m") in text.splitlines()
+    assert "keep every doorway" in text and "taller than a window's sill" in text
+    again = parse_task_prompt(text)
+    assert again.openings == task.openings
+    data = task.to_dict()
+    assert again.to_dict() == data
+
+
+def test_a_room_without_openings_says_nothing_about_them():
+    text = task_prompt(_with_openings([]))
+    assert "door" not in text.lower() and "window" not in text.lower()
+
+
+def test_a_misread_opening_line_is_named():
+    text = task_prompt(_with_openings(_OPENINGS[:1])).replace("hinged at its west side", "hinged at its north side")
+    with pytest.raises(PromptParseError, match="door_1"):
+        parse_task_prompt(text)
+
+
 @pytest.mark.parametrize("text, message", [
     ("hello", "not a task prompt"),
     ("Lay out this bedroom (task t1). Room size: X = 4 m, Y = 3 m, Z = 2.5 m.\n- bed_1: a bed",

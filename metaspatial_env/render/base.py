@@ -40,6 +40,9 @@ class RenderScene:
     room_type: str = ""
     mesh_forward: str = "-y"
     """Which way the objects' meshes face in their own Z-up frame (see :mod:`metaspatial_env.assets`)."""
+    openings: tuple = ()
+    """The room's doors and windows (:class:`~metaspatial_env.schema.Opening`), drawn by
+    :mod:`.openings`."""
 
 
 class Renderer(Protocol):

@@ -76,7 +76,8 @@ from ..deps import MissingDependency
 from .base import RenderScene
 from .blender_process import BlenderRenderError, Worker, WorkerHung
 from .labels import LabelPainter, font_size_for
-from .views import ViewLayout, annotate_views, frame
+from .openings import draw_plan_openings, perspective_boxes
+from .views import ViewLayout, annotate_views, frame, wall_thickness
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +186,10 @@ def scene_request(scene: RenderScene, image_size: tuple[int, int]) -> tuple[dict
         "plan_px": 1.0 / views.plan_scale,
         "cameras": cameras,
         "mesh_forward": scene.mesh_forward,
+        # the perspective view's door and window panels, as boxes beside the room's (the plan's are
+        # drawn over the image afterwards, as every backend draws them)
+        "openings": [(tuple(row), tuple(rgb)) for row, rgb in
+                     perspective_boxes(views.room, scene.openings, wall_thickness(views.room))],
         "objects": [{
             "id": o.id, "category": o.category or o.id, "material": o.material, "style": o.style,
             "size": tuple(min(max(abs(float(v)), 1e-3), 1e3) for v in o.box.size),
@@ -386,6 +391,7 @@ class BlenderRenderer:
                            "assets": reply.get("assets", {})}
         self.last_asset_fallbacks = dict(reply.get("fallbacks", {}))
         self._warn_fallbacks(objects)
+        draw_plan_openings(image, scene, views)
         if self.labels or self.overlay:
             self._annotate(image, scene, objects, views)
         return image

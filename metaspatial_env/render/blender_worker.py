@@ -9,7 +9,7 @@ Messages are dicts:
 - ``{"op": "configure", "settings": {...}}``: engine and its parameters (see ``Settings``).
 - ``{"op": "render", "scene": {...}}``: draw the scene (room size, the two cameras and the
   objects) and reply ``{"ok": True, "image": bytes, "shape": (h, w)}``, the two views composed
-  side by side as raw RGB rows. The room is rebuilt only when its size changes; objects are
+  side by side as raw RGB rows. The room is rebuilt only when its size or openings change; objects are
   matched by id, moved when only their pose changed and rebuilt when their category, size,
   material, style or mesh changed; objects no longer in the scene are deleted. An object with a
   ``mesh`` (a GLB path) is drawn with it, fitted to its box (:mod:`.blender_assets`: imported once
@@ -421,8 +421,9 @@ class BlenderScene:
         self.bpy.data.objects.remove(obj, do_unlink=True)
         self.bpy.data.meshes.remove(mesh)
 
-    def _build_room(self, room, plan_px) -> None:
-        """The room as one object per view group: ``both`` views, ``perspective`` only, ``plan`` only."""
+    def _build_room(self, room, plan_px, openings=()) -> None:
+        """The room as one object per view group: ``both`` views, ``perspective`` only, ``plan`` only;
+        ``openings`` are the perspective view's door and window boxes ``(row, rgb)``."""
         for objs in self.room_objects.values():
             for obj in objs:
                 self._remove(obj)
@@ -439,6 +440,8 @@ class BlenderScene:
                                 ("plan", "outline", PLAN_WALL_RGB)):
             for row in shared[key]:
                 box(row[:3], row[3:], rgb, group)
+        for row, rgb in openings:
+            box(row[:3], row[3:], tuple(rgb), "perspective")
         grid = tuple(c * GRID_SHADE for c in FLOOR_RGB)  # a 1 m floor grid, as the rasteriser draws
         w = max(0.008, 1.0 * plan_px)
         for i in range(1, int(math.ceil(X))):
@@ -477,9 +480,10 @@ class BlenderScene:
         """Bring Blender's scene to ``scene``; returns counts of what changed (for benchmarks)."""
         counts = {"built": 0, "moved": 0, "removed": 0, "room": 0}
         forward = scene.get("mesh_forward", "-y")
-        room_key = (tuple(scene["room"]), round(scene["plan_px"], 9))
+        openings = tuple((tuple(row), tuple(rgb)) for row, rgb in scene.get("openings", ()))
+        room_key = (tuple(scene["room"]), round(scene["plan_px"], 9), openings)
         if room_key != self.room_key:
-            self._build_room(scene["room"], scene["plan_px"])
+            self._build_room(scene["room"], scene["plan_px"], openings)
             self.room_key = room_key
             counts["room"] = 1
         wanted = {o["id"] for o in scene["objects"]}

@@ -51,6 +51,7 @@ import numpy as np
 from ..geometry import heading_vectors
 from .base import RenderObject, RenderScene
 from .labels import LabelPainter, font_size_for
+from .openings import draw_plan_openings, perspective_boxes
 from .palette import category_color
 from .views import (
     BACKGROUND,
@@ -63,6 +64,7 @@ from .views import (
     annotate_views,
     frame,
     room_boxes,
+    wall_thickness,
 )
 
 # -- look (the room's colours and the cameras are every backend's: see .views) -----------------
@@ -223,6 +225,13 @@ def _aabb_boxes(boxes, rgb, kind) -> np.ndarray:
     return box_vertices((lo + hi) / 2.0, np.maximum((hi - lo) / 2.0, 0.0),
                         np.tile([0.0, 1.0], (n, 1)), np.tile([1.0, 0.0], (n, 1)),
                         col, col, np.zeros(n), np.full(n, kind))
+
+
+def _opening_vertices(views: ViewLayout, openings) -> np.ndarray:
+    """The perspective view's door and window panels (:mod:`.openings`), boxes like the walls'."""
+    parts = [_aabb_boxes(row, rgb, KIND_WALL) for row, rgb in perspective_boxes(views.room, openings,
+                                                                                 wall_thickness(views.room))]
+    return np.concatenate(parts) if parts else np.zeros((0, _FLOATS), dtype=np.float32)
 
 
 # -- fork safety -----------------------------------------------------------------------------
@@ -455,6 +464,7 @@ class RasterRenderer:
         # several renderers (one per env) may live in one process: make ours current
         with self._ctx:
             image, views, objects = self._draw(scene)
+        draw_plan_openings(image, scene, views)
         if self.labels or self.overlay:
             self._annotate(image, scene, objects, views)
         return image
@@ -465,6 +475,8 @@ class RasterRenderer:
         ctx = self._ctx
         objects, views = frame(scene, self.image_size)
         persp_room, plan_room = self._room_vertices(views)
+        if scene.openings:
+            persp_room = np.concatenate([persp_room, _opening_vertices(views, scene.openings)])
         obj_verts = self._object_vertices(objects)
         # one buffer: [perspective room | objects | plan room]; each view is one draw call
         data = np.concatenate([persp_room, obj_verts, plan_room])

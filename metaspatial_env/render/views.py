@@ -17,6 +17,7 @@ import numpy as np
 
 from .base import RenderObject, RenderScene
 from .labels import Label, LabelPainter
+from .openings import opening_labels
 from .palette import category_color
 
 # -- the room's look ----------------------------------------------------------------------------
@@ -207,7 +208,8 @@ class ViewLayout:
 # -- labels -------------------------------------------------------------------------------------
 def annotate_views(painter: LabelPainter, image: np.ndarray, scene: RenderScene, objects, views: ViewLayout, *,
                    labels: bool, overlay: bool) -> None:
-    """Draw the plan's compass and room size (``overlay``) and each object's id (``labels``) in place.
+    """Draw the plan's compass and room size (``overlay``) and each object's and opening's id
+    (``labels``; openings in the plan only) in place.
 
     ``objects`` are the ones drawn (see :func:`frame`); each id sits at the projected centre of
     its object's top face in both views.
@@ -215,17 +217,20 @@ def annotate_views(painter: LabelPainter, image: np.ndarray, scene: RenderScene,
     if overlay:
         X, Y, Z = (float(v) for v in scene.room_size)
         painter.compass(image, views.plan_rect, f"{X:g} x {Y:g} m, h {Z:g} m")
-    if not labels or not objects:
+    if not labels or not (objects or scene.openings):
         return
     tops = np.array([[*o.box.center[:2], o.box.center[2] + o.box.size[2] / 2.0]
-                     for o in objects], dtype=np.float64)
+                     for o in objects], dtype=np.float64).reshape(-1, 3)
     accents = [tuple(int(round(c * 255)) for c in category_color(o.category or o.id))
                for o in objects]
     # higher objects are labelled first, so they keep their spot when labels collide
     order = sorted(range(len(objects)), key=lambda i: (-tops[i, 2], objects[i].id))
     for view, rect in (("perspective", views.persp_rect), ("plan", views.plan_rect)):
         px = views.to_pixels(tops, view)
-        painter.draw(image, [Label(objects[i].id, px[i, 0], px[i, 1], accents[i]) for i in order], rect)
+        drawn = [Label(objects[i].id, px[i, 0], px[i, 1], accents[i]) for i in order]
+        if view == "plan":  # after the objects, so an opening's id never moves an object's
+            drawn += opening_labels(scene, views, painter.text_height)
+        painter.draw(image, drawn, rect)
 
 
 __all__ = ["BACKGROUND", "CAMERA_AZIMUTH", "CAMERA_ELEVATION", "CAMERA_FOV_Y", "FLOOR_RGB", "GRID_SHADE",

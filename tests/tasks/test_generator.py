@@ -439,3 +439,85 @@ def test_load_tasks_errors(tmp_path):
         load_tasks(tmp_path / "tasks.yaml")
     with pytest.raises(TaskError, match="cannot read"):
         load_tasks(tmp_path / "missing.jsonl")
+
+
+# ---------------------------------------------------------------------------- doors and windows
+def _zone_hits(task: Task, zone, low: float, high: float, margin: float = 0.0) -> list[str]:
+    """Objects other than rugs reaching into heights ``low``..``high`` whose footprint meets ``zone``."""
+    xs, ys = [p[0] for p in zone], [p[1] for p in zone]
+    x0, x1, y0, y1 = min(xs) - margin, max(xs) + margin, min(ys) - margin, max(ys) + margin
+    hits = []
+    for oid, box in _boxes(task).items():
+        if task.object(oid).category in ("rug", "play_mat"):
+            continue
+        fp = box.footprint()
+        z0, z1 = box.z_range
+        if z0 < high and z1 > low and min(x1, fp[:, 0].max()) - max(x0, fp[:, 0].min()) > 1e-6 \
+                and min(y1, fp[:, 1].max()) - max(y0, fp[:, 1].min()) > 1e-6:
+            hits.append(oid)
+    return hits
+
+
+def _door_blocked(task: Task, door) -> list[str]:
+    return _zone_hits(task, door.zone(task.size, door.width + 0.1), 0.0, door.height)
+
+
+@pytest.mark.parametrize("name", ["test", "hard"])
+def test_every_bundled_room_has_a_door_of_a_sensible_size(name):
+    for task in load_split(name):
+        doors = [o for o in task.openings if o.kind == "door"]
+        assert 1 <= len(doors) <= 2, task.id
+        for d in doors:
+            assert 0.8 <= d.width <= 0.9 and 2.0 <= d.height <= 2.1 and d.sill == 0.0 and d.hinge in ("start", "end")
+
+
+@pytest.mark.parametrize("name", ["test", "hard"])
+def test_windows_are_sized_for_the_room_and_nothing_tall_stands_before_them(name):
+    tasks = load_split(name)
+    with_windows = 0
+    for task in tasks:
+        windows = [o for o in task.openings if o.kind == "window"]
+        with_windows += bool(windows)
+        for w in windows:
+            assert 0.6 - 1e-9 <= w.width <= 1.8 + 1e-9 and 0.8 - 1e-9 <= w.sill <= 1.0 + 1e-9, (task.id, w)
+            assert w.sill + w.height <= task.size[2] - 0.3 + 1e-9, (task.id, w)
+            assert not _zone_hits(task, w.zone(task.size, 0.5), w.sill, w.sill + w.height), (task.id, w.id)
+    assert with_windows >= 0.75 * len(tasks)
+
+
+def test_the_reference_layouts_keep_the_doors_of_ordinary_rooms_clear():
+    """Ordinary rooms almost always have a free spot for their door; dense (hard) rooms fall back more."""
+    tasks = load_split("test")
+    blocked = [t.id for t in tasks for d in t.openings if d.kind == "door" and _door_blocked(t, d)]
+    assert len(blocked) <= 0.05 * len(tasks), blocked
+    in_corners = [t.id for t in tasks for d in t.openings if d.kind == "door" and not _door_blocked(t, d)
+                  and min(d.offset - d.width / 2, (t.size[0] if d.wall in ("south_wall", "north_wall") else t.size[1])
+                          - d.offset - d.width / 2) < 0.1 - 1e-9]
+    assert len(in_corners) <= 0.05 * len(tasks), in_corners
+
+
+def test_doors_hinge_at_the_end_nearer_their_corner():
+    for task in load_split("test")[:50]:
+        for d in task.openings:
+            if d.kind == "door":
+                length = task.size[0] if d.wall in ("south_wall", "north_wall") else task.size[1]
+                assert d.hinge == ("start" if d.offset <= length / 2 else "end"), (task.id, d)
+
+
+def test_openings_do_not_change_the_objects(monkeypatch):
+    """Openings come from their own stream after the objects: without them the room is the same."""
+    from metaspatial_env.tasks.generator import output
+
+    with_openings = [generate_task(seed, dense=seed % 2 == 1) for seed in range(12)]
+    monkeypatch.setattr(output, "place_openings", lambda room, seed: [])
+    without = [generate_task(seed, dense=seed % 2 == 1) for seed in range(12)]
+    for a, b in zip(with_openings, without):
+        assert a.openings and not b.openings
+        data = a.to_dict()
+        del data["room"]["openings"]
+        assert data == b.to_dict()
+
+
+def test_openings_depend_on_the_seed_only():
+    a, b = generate_task(77, room_type="office"), generate_task(77, room_type="office")
+    assert a.openings == b.openings and a.openings != generate_task(78, room_type="office").openings

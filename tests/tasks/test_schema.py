@@ -349,3 +349,106 @@ def test_bad_mesh_forward_names_the_field(forward):
     with pytest.raises(TaskError) as info:
         Task.from_dict(_with_mesh(None, mesh_forward=forward))
     assert info.value.field == "room.mesh_forward"
+
+
+# ---------------------------------------------------------------------------- openings
+_DOOR = {"id": "door_1", "kind": "door", "wall": "south_wall", "offset": 1.2, "width": 0.9, "height": 2.1,
+         "sill_height": 0.0, "hinge": "start"}
+_WINDOW = {"id": "window_1", "kind": "window", "wall": "north_wall", "offset": 2.0, "width": 1.2, "height": 1.2,
+           "sill_height": 0.9}
+
+
+def _with_openings(*openings) -> dict:
+    data = _task_dict()
+    data["room"]["openings"] = [copy.deepcopy(o) for o in openings]
+    return data
+
+
+def test_openings_round_trip():
+    data = _with_openings(_DOOR, _WINDOW)
+    task = Task.from_dict(data)
+    assert task.to_dict() == data
+    assert Task.from_dict(task.to_dict()) == task
+    door, window = task.openings
+    assert (door.kind, door.wall, door.offset, door.width, door.height, door.sill, door.hinge) == (
+        "door", "south_wall", 1.2, 0.9, 2.1, 0.0, "start")
+    assert (window.sill, window.hinge) == (0.9, None) and task.opening("window_1") is window
+
+
+def test_openings_take_part_in_task_equality():
+    assert Task.from_dict(_with_openings(_DOOR)) != Task.from_dict(_task_dict())
+
+
+def test_a_task_without_openings_keeps_its_form():
+    data = _task_dict()
+    task = Task.from_dict(data)
+    assert task.openings == () and "openings" not in task.to_dict()["room"]
+
+
+def test_metaspatial_tasks_have_no_openings_and_keep_their_form():
+    import json
+    from pathlib import Path
+
+    from metaspatial_env.tasks.metaspatial import load_metaspatial
+
+    fixtures = Path(__file__).parent / "fixtures" / "metaspatial"
+    for line in (fixtures / "rows.jsonl").read_text().splitlines():
+        task = load_metaspatial(json.loads(line), fixtures)
+        assert task.openings == ()
+        text = json.dumps(task.to_dict(), sort_keys=True)
+        assert "openings" not in text and json.dumps(Task.from_dict(task.to_dict()).to_dict(), sort_keys=True) == text
+
+
+@pytest.mark.parametrize("wall,centre,span,inward", [
+    ("south_wall", (1.2, 0.0), ((0.75, 0.0), (1.65, 0.0)), (0.0, 1.0)),
+    ("north_wall", (1.2, 3.5), ((0.75, 3.5), (1.65, 3.5)), (0.0, -1.0)),
+    ("west_wall", (0.0, 1.2), ((0.0, 0.75), (0.0, 1.65)), (1.0, 0.0)),
+    ("east_wall", (4.0, 1.2), ((4.0, 0.75), (4.0, 1.65)), (-1.0, 0.0)),
+])
+def test_opening_geometry_runs_from_each_walls_low_end(wall, centre, span, inward):
+    task = Task.from_dict(_with_openings({**_DOOR, "wall": wall}))
+    door = task.openings[0]
+    assert door.centre(task.size) == pytest.approx(centre)
+    assert door.span(task.size)[0] == pytest.approx(span[0]) and door.span(task.size)[1] == pytest.approx(span[1])
+    assert door.inward() == inward
+    assert door.hinge_point(task.size) == pytest.approx(span[0])
+    zone = door.zone(task.size, 1.0)
+    assert zone[2] == pytest.approx((span[1][0] + inward[0], span[1][1] + inward[1]))
+
+
+BAD_OPENINGS = [
+    ("not a list", _set("room.openings", {"id": "door_1"}), "room.openings"),
+    ("unknown kind", _set("room.openings.0.kind", "hatch"), "room.openings[0].kind"),
+    ("unknown wall", _set("room.openings.0.wall", "ceiling"), "room.openings[0].wall"),
+    ("missing offset", _del("room.openings.0.offset"), "room.openings[0].offset"),
+    ("zero width", _set("room.openings.1.width", 0.0), "room.openings[1].width"),
+    ("negative height", _set("room.openings.1.height", -1.0), "room.openings[1].height"),
+    ("past the wall's end", _set("room.openings.1.offset", 3.6), "room.openings[1].offset"),
+    ("before the wall's start", _set("room.openings.0.offset", 0.3), "room.openings[0].offset"),
+    ("through the ceiling", _set("room.openings.1.height", 1.8), "room.openings[1].height"),
+    ("door with a sill", _set("room.openings.0.sill_height", 0.1), "room.openings[0].sill_height"),
+    ("door without hinge", _del("room.openings.0.hinge"), "room.openings[0].hinge"),
+    ("bad hinge", _set("room.openings.0.hinge", "left"), "room.openings[0].hinge"),
+    ("window on the floor", _set("room.openings.1.sill_height", 0.0), "room.openings[1].sill_height"),
+    ("window with hinge", _set("room.openings.1.hinge", "start"), "room.openings[1].hinge"),
+    ("id of an object", _set("room.openings.1.id", "bed_1"), "room.openings[1].id"),
+    ("id of a wall", _set("room.openings.1.id", "north_wall"), "room.openings[1].id"),
+    ("duplicate id", _set("room.openings.1.id", "door_1"), "room.openings[1].id"),
+    ("bad id", _set("room.openings.1.id", "Window 1"), "room.openings[1].id"),
+    ("overlap on one wall", _set("room.openings.1", {**_WINDOW, "wall": "south_wall", "offset": 2.0}),
+     "room.openings[1].offset"),
+]
+
+
+@pytest.mark.parametrize("case,mutate,field", BAD_OPENINGS, ids=[c[0] for c in BAD_OPENINGS])
+def test_bad_opening_is_rejected_naming_task_and_field(case, mutate, field):
+    data = mutate(_with_openings(_DOOR, _WINDOW))
+    with pytest.raises(TaskError) as info:
+        Task.from_dict(data)
+    assert (info.value.task_id, info.value.field) == ("t_1", field)
+
+
+def test_openings_touching_on_one_wall_are_accepted():
+    neighbour = {**_WINDOW, "wall": "south_wall", "offset": 1.65 + 0.6}
+    task = Task.from_dict(_with_openings(_DOOR, neighbour))
+    assert len(task.openings) == 2

@@ -69,7 +69,7 @@ def _generate(
     assert best is not None
     if len(best.objs) < min_objects:
         raise RuntimeError(f"could not fit {min_objects} objects in a {room_type} (seed {seed})")
-    return finalize(best, task_id, rng)
+    return finalize(best, task_id, rng, int(seed))
 
 
 def _check_args(seed, room_type: str | None, min_objects: int, max_objects: int, dense: bool) -> int:
