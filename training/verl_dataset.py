@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from agents.cli import json_object
 from metaspatial_env.deps import require
 from metaspatial_env.prompting import SYSTEM_PROMPT, task_prompt
 from metaspatial_env.schema import Task
@@ -98,16 +99,6 @@ def load_source(source: str | None, tasks_file: str | None, min_objects: int | N
     return list(load_rooms(source or "train", min_objects, max_objects, limit)), source or "train"
 
 
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise argparse.ArgumentTypeError(f"not JSON: {error}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("must be a JSON object")
-    return value
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.verl_dataset", description=__doc__.splitlines()[0])
     room = parser.add_mutually_exclusive_group()
@@ -115,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     room.add_argument("--tasks", help="a .json/.jsonl(.gz) task file instead of a split")
     parser.add_argument("--out", required=True, help="parquet file to write")
     parser.add_argument("--env-id", default=DEFAULT_ENV_ID, help=f"env the rows play (default {DEFAULT_ENV_ID})")
-    parser.add_argument("--env-kwargs", type=_json_object, default={},
+    parser.add_argument("--env-kwargs", type=json_object, default={},
                         help='env kwargs as a JSON object, e.g. \'{"max_turns": 3, "image_size": [448, 896]}\'')
     parser.add_argument("--min-objects", type=int, default=None)
     parser.add_argument("--max-objects", type=int, default=None)

@@ -59,4 +59,4 @@ def test_generated_rooms_and_bad_arguments(tmp_path, capsys):
     assert "unknown split 'nope'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--split", "test", "--out", str(out), "--env-kwargs", "[1]"])
-    assert "must be a JSON object" in capsys.readouterr().err
+    assert "expected a JSON object" in capsys.readouterr().err
