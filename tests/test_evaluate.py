@@ -11,6 +11,7 @@ from agents.compare import leaderboard, load_results, paired_differences, paired
 from agents.eval_metrics import compute_metrics, mean_interval, reward_per_turn, wilson_interval
 from agents.evaluate import EvalConfig, evaluate
 from metaspatial_env.cli import main
+from metaspatial_env.prompting import parse_task_prompt
 
 
 @pytest.mark.parametrize("successes, n, value, low, high", [
@@ -132,7 +133,7 @@ def test_eval_on_generated_rooms_with_an_object_range(tmp_path):
     assert [e["task_id"] for e in results["episodes"]] == [f"gen_{7000000 + i}_{e['room_type']}"
                                                           for i, e in enumerate(results["episodes"])]
     assert results["config"]["min_objects"] == 3 and results["metrics"]["success"]["value"] == 1.0
-    assert all(e["prompt"].count("\n- ") == 3 for e in results["episodes"])  # three objects listed
+    assert all(len(parse_task_prompt(e["prompt"]).objects) == 3 for e in results["episodes"])  # three objects listed
 
 
 def test_compare_prints_a_leaderboard_and_plots(runs, tmp_path, capsys):
