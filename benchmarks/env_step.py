@@ -4,7 +4,8 @@ Each room is stepped with its own reference layout (a valid, complete answer tha
 so every phase does its full work) and with a random complete layout from the action space (the
 normal RL case: it overlaps and falls, so the settle runs to its step limit). Rooms up to 20
 objects are generated; larger ones are rows of 20-object tiles whose interior walls carry
-nothing (see :func:`room_with`), so every mount is on a real wall and the reference rests. Phases come from ``RoomLayoutEnv.timings``: parse, static checks, settle,
+nothing (see :func:`room_with`), so every mount is on a real wall and the reference rests; they
+keep the tiles' doors and windows in the long walls. Phases come from ``RoomLayoutEnv.timings``: parse, static checks, settle,
 evaluate (rules and terms), reward, render. The baseline, measured in the same run, is the
 text-only env on the same room (no rendering): ratios are printed against it and against the
 DESIGN.md budgets (10 objects with the rasteriser: step <= 30 ms median, reset <= 100 ms).
@@ -105,6 +106,11 @@ def _tiled(tiles: list[Task], n_objects: int) -> Task:
                 record["facing"] = None
             data["objects"].append(record)
             data["reference_layout"][renamed] = dict(tile.reference_layout[oid], x=tile.reference_layout[oid]["x"] + shift)
+        # the tile's doors and windows in the long walls come along, so the function term has its
+        # full work (those in the interior walls are left out, like the objects on them)
+        data["room"].setdefault("openings", []).extend(
+            dict(o.to_dict(), id=f"{o.id}_t{index}", offset=round(o.offset + shift, 4))
+            for o in tile.openings if o.wall in walls)
     return Task.from_dict(data)
 
 

@@ -165,6 +165,8 @@ class Episode:
         info["parse_errors"] = list(parse_errors)
         info["problems"] = [p.to_dict() for p in evaluation.problems]
         info["layout"] = evaluation.settled_layout()
+        if evaluation.function is not None:
+            info["function"] = evaluation.function.metrics
         return info
 
 

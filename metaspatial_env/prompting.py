@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .function import DOOR_ZONE_EXTRA, OPEN_DEPTH, PERSON_WIDTH, REACH, SIT_DEPTH, WINDOW_DEPTH
 from .schema import LAYOUT_ELEMENTS, LAYOUT_PREPOSITIONS, OBJECT_PREPOSITIONS, Opening, Task
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -97,8 +98,11 @@ _WALL_ENDS = {"south_wall": ("west", "east"), "north_wall": ("west", "east"),
               "west_wall": ("south", "north"), "east_wall": ("south", "north")}
 OPENINGS_HEADER = "Doors and windows (fixed in the walls; nothing may be placed in them):"
 OPENINGS_NEEDS = (
-    "The room must be usable: keep every doorway and the floor its door swings over clear, put nothing taller "
-    "than a window's sill in front of a window, and leave a walkable path from a door to the front of every object."
+    f"The room must be usable: keep the floor in front of each door clear (as deep as the door is wide, plus "
+    f"{DOOR_ZONE_EXTRA:g} m), put nothing taller than a window's sill within {WINDOW_DEPTH:g} m of a window, "
+    f"leave a path {PERSON_WIDTH:g} m wide from a door to within {REACH:g} m of every bed's long side and every "
+    f"seat, desk, sofa and cabinet front, and keep {OPEN_DEPTH:g} m free in front of what opens (wardrobes, "
+    f"cabinets, dressers) and {SIT_DEPTH:g} m in front of a desk (its chair may stand there)."
 )
 
 

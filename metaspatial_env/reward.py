@@ -13,9 +13,13 @@ and the term is the lowest soundness in the room. With its weight (:attr:`Reward
 half through a wall: 0.5) lowers the total by 0.125 to 0.25 on its own, while every term stays
 bounded and continuous.
 
+``function`` (:mod:`metaspatial_env.function`, rooms with doors or windows only) is the mean of
+the room's usability rules: doors that open, windows left free, every object's access side
+reachable from a door, clearance in front of what opens or is sat at.
+
 ``total`` is the weighted mean of the enabled terms. ``success`` is all-or-nothing: a clean
-answer, no collision, in bounds, stable, every required rule met and ``success_relations`` of
-the other rules.
+answer, no collision, in bounds, stable, every required rule met, ``success_relations`` of
+the other rules and every function rule.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from .config import from_mapping
 REWARD_MODES = ("absolute", "improvement", "final")
 #: Float slack on tolerance comparisons (a sofa on a 1 cm rug overlaps it by 0.010000000000000009 m).
 TOLERANCE_SLACK = 1e-9
-TERMS = ("format", "collision", "bounds", "stability", "relations", "worst", "judge")
+TERMS = ("format", "collision", "bounds", "stability", "relations", "worst", "function", "judge")
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,9 @@ class RewardConfig:
     """Weight of ``relations``: the scene graph's placement rules."""
     worst_weight: float = 2.0
     """Weight of ``worst``: the soundness of the worst object, so one gross error costs at least 0.1."""
+    function_weight: float = 1.0
+    """Weight of ``function``: doors, windows, reach and clearances (:mod:`metaspatial_env.function`),
+    present only in rooms with openings."""
     judge_weight: float = 1.0
     """Weight of ``judge``, used only on steps where a VLM judge returned a grade."""
     id_error_penalty: float = 1.0
@@ -68,12 +75,18 @@ class RewardConfig:
     """Distance (m) an object may poke out of the room and still count as in bounds."""
     success_relations: float = 0.9
     """Share of the rules that are not required (sides, walls, facing ...) a successful layout must satisfy."""
+    function_grid: float = 0.1
+    """Cell size (m) of the floor grid the function term measures reach on."""
+    function_tolerance: float = 0.02
+    """Distance (m) an object may reach into a door's, window's or front clearance zone unpunished."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise ValueError(f"RewardConfig.{f.name} must be a finite number >= 0, got {value!r}")
+        if not 0.01 <= self.function_grid <= 0.5:
+            raise ValueError(f"RewardConfig.function_grid must be in [0.01, 0.5] m, got {self.function_grid!r}")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, float] | None) -> RewardConfig:
@@ -174,9 +187,10 @@ def total_reward(terms: Mapping[str, float], cfg: RewardConfig) -> float:
 
 def is_success(*, clean_answer: bool, penalties: Mapping[str, float], out_distance: Mapping[str, float],
                stability_scores: Mapping[str, float], required_rules: Iterable[bool],
-               other_rules: Iterable[bool], cfg: RewardConfig) -> bool:
+               other_rules: Iterable[bool], cfg: RewardConfig, function_rules: Iterable[bool] = ()) -> bool:
     """A clean answer (every object placed once, no parse errors), collision-free, in bounds,
-    stable, every required rule met, and at least ``success_relations`` of the other rules."""
+    stable, every required rule met, at least ``success_relations`` of the other rules, and every
+    function rule (doors, windows, reach, clearances) met."""
     others = list(other_rules)
     share = sum(others) / len(others) if others else 1.0
     return (
@@ -186,6 +200,7 @@ def is_success(*, clean_answer: bool, penalties: Mapping[str, float], out_distan
         and all(s >= 1.0 for s in stability_scores.values())
         and all(required_rules)
         and share >= cfg.success_relations
+        and all(function_rules)
     )
 
 

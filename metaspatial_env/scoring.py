@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .actions import ParseResult
+from .function import FunctionReport, describe, evaluate_function
 from .geometry import Box
 from .physics import PhysicsWorld, SettleBody, SettleResult, StaticReport, static_checks
 from .relations import TOUCH_TOLERANCE, RuleResult, evaluate_rules, layout_rule_violation, support_under
@@ -39,7 +40,8 @@ class Problem:
 
     object_id: str | None
     kind: str
-    """``unplaced``, ``parse``, ``collision``, ``out_of_bounds``, ``unstable`` or ``rule``."""
+    """``unplaced``, ``parse``, ``collision``, ``out_of_bounds``, ``unstable``, ``rule``, or a
+    function rule's: ``door``, ``window``, ``access``, ``clearance``."""
     amount: float
     unit: str
     """``m``, ``deg`` or ``""``."""
@@ -63,6 +65,8 @@ class Evaluation:
     settle: SettleResult
     rules: list[RuleResult]
     problems: list[Problem]
+    function: FunctionReport | None = None
+    """The function rules and the room's usability rates (None in a room without openings)."""
 
     def settled_layout(self) -> dict[str, dict[str, float]]:
         return {oid: pose_dict(s.box) for oid, s in self.settle.objects.items()}
@@ -146,6 +150,11 @@ def evaluate_layout(task: Task, boxes: Mapping[str, Box], placed: set[str], pars
         ),
         "worst": worst_term(soundness, placed),
     }
+    function_clock = time.perf_counter()
+    function = evaluate_function(task, settled, placed, cfg.function_grid, cfg.function_tolerance)
+    timings["function"] = time.perf_counter() - function_clock  # part of "evaluate"
+    if function is not None:
+        terms["function"] = function.term
     success = is_success(
         clean_answer=len(placed) == len(task.objects) and not parse.errors,
         penalties=penalties,
@@ -154,10 +163,26 @@ def evaluate_layout(task: Task, boxes: Mapping[str, Box], placed: set[str], pars
         required_rules=(r.satisfied for r in rules if r.required),
         other_rules=(r.satisfied for r in rules if not r.required),
         cfg=cfg,
+        function_rules=() if function is None else (r.satisfied for r in function.rules),
     )
     problems = _problems(task, boxes, placed, parse, static, penalties, contacts, held, settle, stability, rules, cfg)
+    problems += _function_problems(task, function, placed)
     timings["evaluate"] = time.perf_counter() - clock
-    return Evaluation(terms, total_reward(terms, cfg), success, static, settle, rules, problems)
+    return Evaluation(terms, total_reward(terms, cfg), success, static, settle, rules, problems, function)
+
+
+def _function_problems(task: Task, function: FunctionReport | None, placed: set[str]) -> list[Problem]:
+    """The broken function rules, one line per blocking object; an unplaced object's own rules are
+    left to its ``unplaced`` line."""
+    if function is None:
+        return []
+    problems = []
+    for rule in function.rules:
+        if rule.kind in ("access", "clearance") and rule.subject not in placed:
+            continue
+        for oid, amount, other, text in describe(rule, function, task):
+            problems.append(Problem(oid, rule.kind, amount, "m", other, text))
+    return problems
 
 
 def _problems(task, boxes, placed, parse, static, penalties, contacts, held, settle, stability, rules,

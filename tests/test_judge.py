@@ -15,7 +15,7 @@ import metaspatial_env  # noqa: F401  (registers the ids)
 from agents.heuristic import HeuristicPolicy
 from agents.server import create_app
 from metaspatial_env.judge import CRITERIA, JudgeConfig, MalformedGrade, VLMJudge, parse_grade
-from metaspatial_env.reward import judge_term
+from metaspatial_env.reward import TERMS, judge_term
 from metaspatial_env.tasks.splits import load_split
 
 from .serving import running_server
@@ -57,6 +57,11 @@ def _step_twice(env, task_index: int = 0):
     return [env.step(answer)[4] for _ in range(2)]
 
 
+def _plain_terms(info) -> dict[str, float]:
+    """Every term but the judge's, as the step reported them."""
+    return {k: info[f"reward_{k}"] for k in TERMS if k != "judge" and f"reward_{k}" in info}
+
+
 def test_valid_grade_is_used_and_cached():
     grader = Grader("```json\n" + json.dumps(VALID) + "\n```")
     with running_server(create_app("grader", factory=lambda: grader)) as url:
@@ -65,8 +70,10 @@ def test_valid_grade_is_used_and_cached():
         env.close()
     assert first["judge_grades"] == VALID and "judge_error" not in first
     assert first["reward_judge"] == pytest.approx(judge_term(VALID.values()))
-    plain = {k: first[f"reward_{k}"] for k in ("format", "collision", "bounds", "stability", "relations", "worst")}
-    weights = {"format": 1, "collision": 1, "bounds": 1, "stability": 1, "relations": 2, "worst": 2, "judge": 1}
+    plain = _plain_terms(first)
+    assert "function" in plain  # generated rooms have a door
+    weights = {"format": 1, "collision": 1, "bounds": 1, "stability": 1, "relations": 2, "worst": 2, "function": 1,
+               "judge": 1}
     expected = (sum(weights[k] * v for k, v in plain.items()) + first["reward_judge"]) / sum(weights.values())
     assert first["reward_total"] == pytest.approx(expected)
     # The same settled layout and image the second time: answered from the cache.
@@ -88,8 +95,8 @@ def test_malformed_grade_is_retried_then_the_term_is_absent():
     assert "reward_judge" not in info and "judge_grades" not in info
     assert info["judge_error"].startswith("malformed grade") and "after 3 attempt(s)" in info["judge_error"]
     assert len(grader.requests) == 6  # two steps, three attempts each: failures are not cached
-    plain = {k: info[f"reward_{k}"] for k in ("format", "collision", "bounds", "stability", "relations", "worst")}
-    assert info["reward_total"] == pytest.approx((sum(plain.values()) + plain["relations"] + plain["worst"]) / 8)
+    plain = _plain_terms(info)
+    assert info["reward_total"] == pytest.approx((sum(plain.values()) + plain["relations"] + plain["worst"]) / 9)
 
 
 def test_a_judge_too_slow_is_a_timeout_and_the_term_is_absent():

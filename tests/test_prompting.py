@@ -73,7 +73,7 @@ def test_openings_are_listed_and_read_back_exactly():
            "hinged at its north side, opens into the room" in text.splitlines()
     assert ("- window_1: window in the north wall, centre 1.5 m from its west end, 1.2 m wide, 1.2 m high, "
             "sill 0.9 m") in text.splitlines()
-    assert "keep every doorway" in text and "taller than a window's sill" in text
+    assert "keep the floor in front of each door clear" in text and "taller than a window's sill" in text
     again = parse_task_prompt(text)
     assert again.openings == task.openings
     data = task.to_dict()
