@@ -9,6 +9,10 @@ imported until an env is made):
 - ``MetaSpatial-Text-v0``: text-only observations (no renderer is started).
 - ``MetaSpatialContinuous-v0``: vector observation and ``Box`` action over the same rooms and reward
   (:mod:`metaspatial_env.continuous`, for classic RL such as RLlib).
+- ``MetaSpatial-Repair-v0``: repair episodes (:mod:`metaspatial_env.starts`): each starts from the
+  room's reference layout with every object moved by N(0, 0.3 m) and turned by N(0, 15 degrees),
+  drawn from the reset seed, rendered with the rasteriser; the first observation shows and
+  describes that layout and its problems.
 """
 
 from gymnasium.envs.registration import register, registry
@@ -21,6 +25,7 @@ ENV_IDS = {
     "MetaSpatial-Fast-v0": {"renderer": "raster"},
     "MetaSpatial-Text-v0": {"observation": "text"},
     "MetaSpatialContinuous-v0": {"observation": "vector"},
+    "MetaSpatial-Repair-v0": {"renderer": "raster", "start": {"kind": "perturbed", "scale": 0.3, "angle": 15.0}},
 }
 #: Entry point per id; ids not listed here are ``RoomLayoutEnv``.
 ENTRY_POINTS = {"MetaSpatialContinuous-v0": "metaspatial_env.continuous:ContinuousLayoutEnv"}

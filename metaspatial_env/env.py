@@ -22,7 +22,7 @@ from gymnasium import spaces
 from .actions import parse_action
 from .episode import EpisodeConfig, EpisodeEnv
 from .judge import JudgeConfig, shared_judge
-from .prompting import MAX_TEXT_CHARS, feedback_text, task_prompt
+from .prompting import MAX_TEXT_CHARS, feedback_text, start_text, task_prompt
 from .render import RenderObject, RenderScene, make_renderer
 from .reward import total_reward
 from .scoring import Evaluation
@@ -89,8 +89,10 @@ class RoomLayoutEnv(EpisodeEnv):
     Observation: ``Dict(image=Box(0, 255, (H, W, 3), uint8), text=Text)`` (``text`` only when
     ``observation="text"``): the task prompt on reset and the feedback after each step.
     Action: the layout text (:mod:`metaspatial_env.actions`). ``reset`` options: ``task_id`` (a
-    room of the split), ``task`` (a task dict or :class:`Task`), ``split`` (draw from another split).
-    The reset ``info`` carries the room's scene graph under ``task``.
+    room of the split), ``task`` (a task dict or :class:`Task`), ``split`` (draw from another split),
+    ``start`` (a layout to repair, :mod:`metaspatial_env.starts`: its render is the first image and
+    the prompt ends with its poses, score and problems).
+    The reset ``info`` carries the room's scene graph under ``task`` (and the start under ``start``).
     Pickling keeps only the construction arguments; the copy starts unreset.
     """
 
@@ -120,11 +122,16 @@ class RoomLayoutEnv(EpisodeEnv):
         clock = time.perf_counter()
         episode = self._start_episode(seed, options)
         self.action_space.task = episode.task
-        self._scene = RenderScene(episode.task.size, (), episode.task.room_type)
         self._image = None
         self._render_restarted = False
-        obs = self._observation(task_prompt(episode.task))
-        self.timings = {"reset": time.perf_counter() - clock}
+        start = episode.evaluation  # a repair episode's scored starting layout, else None
+        if start is None:
+            self._scene = RenderScene(episode.task.size, (), episode.task.room_type)
+            obs = self._observation(task_prompt(episode.task))
+        else:
+            self._scene = self._render_scene(start)
+            obs = self._observation(task_prompt(episode.task, start_text(start, episode.task, episode.placed)))
+        self.timings = {**self._reset_timings, "reset": time.perf_counter() - clock}
         # meshes are left out of the scene graph handed to the agent: info holds nothing path-like
         info = {**episode.reset_info(), "task": episode.task.to_dict(meshes=False),
                 "render_restarted": self._render_restarted}

@@ -8,7 +8,8 @@ and how the state becomes an observation:
 - :class:`EpisodeConfig`: the construction arguments every face shares (split, turns, reward
   mode, early end, reward weights), validated once;
 - :func:`choose_task`: the room from ``reset`` options (``task``, ``task_id``, ``split``), the same
-  options for every face;
+  options for every face, and where its layout starts (the ``start`` option or argument,
+  :mod:`.starts`: the empty stack or a layout to repair, scored at reset);
 - :class:`Episode`: the poses so far, placing an answer, scoring it (:func:`evaluate_layout`),
   turn counting, ``terminated``/``truncated``, the per-turn reward by ``reward_mode`` and the
   ``info`` every face returns;
@@ -30,11 +31,12 @@ from .geometry import Box
 from .physics import PhysicsWorld
 from .reward import REWARD_MODES, RewardConfig, turn_reward
 from .schema import Task
-from .scoring import Evaluation, evaluate_layout, initial_boxes
+from .scoring import Evaluation, evaluate_layout
+from .starts import Start, StartSpec, make_start
 from .tasks.splits import load_split, split_names
 
 #: Options ``reset`` takes, on every face.
-RESET_OPTIONS = ("split", "task", "task_id")
+RESET_OPTIONS = ("split", "start", "task", "task_id")
 
 
 def positive_int(name: str, value: Any) -> None:
@@ -60,6 +62,10 @@ class EpisodeConfig:
     reward: RewardConfig = field(default_factory=RewardConfig)
     """Weights and thresholds of the reward (given as a mapping of
     :class:`~metaspatial_env.reward.RewardConfig` fields)."""
+    start: StartSpec = field(default_factory=StartSpec)
+    """Where episodes start: the empty stack, or a layout to repair (a mapping of
+    :class:`~metaspatial_env.starts.StartSpec` fields, or a kind's name); the ``start`` reset
+    option replaces it for one episode."""
 
     def __post_init__(self) -> None:
         if self.split not in split_names():
@@ -69,6 +75,8 @@ class EpisodeConfig:
             raise ValueError(f"reward_mode must be one of {REWARD_MODES}, got {self.reward_mode!r}")
         if not isinstance(self.reward, RewardConfig):
             raise ValueError(f"reward must be a mapping of RewardConfig fields, got {self.reward!r}")
+        if not isinstance(self.start, StartSpec):
+            raise ValueError(f"start must be a mapping of StartSpec fields or a start kind, got {self.start!r}")
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> EpisodeConfig:
@@ -111,11 +119,14 @@ class Episode:
     previous pose. ``placed`` are the objects validly placed so far.
     """
 
-    def __init__(self, task: Task, config: EpisodeConfig):
+    def __init__(self, task: Task, config: EpisodeConfig, start: Start | None = None):
         self.task = task
         self.config = config
-        self.boxes: dict[str, Box] = initial_boxes(task)
-        self.placed: set[str] = set()
+        start = make_start(task, StartSpec(), np.random.default_rng(0)) if start is None else start
+        self.start = start
+        """Where the episode started: its kind, poses and the objects they count as placed."""
+        self.boxes: dict[str, Box] = dict(start.boxes)
+        self.placed: set[str] = set(start.placed)
         self.turn = 0
         self.previous_total = 0.0
         self.done = False
@@ -135,6 +146,19 @@ class Episode:
         """Static checks, settle, rules and reward terms of the current poses."""
         return evaluate_layout(self.task, self.boxes, self.placed, parse, world, self.config.reward, timings)
 
+    def evaluate_start(self, world: PhysicsWorld, timings: dict[str, float]) -> Evaluation | None:
+        """Score a repair episode's starting layout as if answered (None for the empty stack).
+
+        It becomes the last evaluation, so the first observation shows it settled, and its total is
+        the one ``improvement`` pays the first turn's change from."""
+        if self.start.empty:
+            return None
+        placements = {oid: Placement(*self.boxes[oid].center, self.boxes[oid].z_angle) for oid in self.placed}
+        evaluation = self.evaluate(ParseResult(placements), world, timings)
+        self.evaluation = evaluation
+        self.previous_total = evaluation.total
+        return evaluation
+
     def end_turn(self, evaluation: Evaluation) -> tuple[float, bool, bool]:
         """Count the turn; return ``(reward, terminated, truncated)`` (never both for one cause)."""
         self.turn += 1
@@ -153,7 +177,15 @@ class Episode:
         return {oid: s.box for oid, s in self.evaluation.settle.objects.items()}
 
     def reset_info(self) -> dict[str, Any]:
-        return {"task_id": self.task.id, "turn": 0}
+        """``task_id`` and ``turn`` 0; in a repair episode also ``start``: its kind, and the
+        starting layout's terms, total, success, problems and settled layout as a step reports them."""
+        info: dict[str, Any] = {"task_id": self.task.id, "turn": 0}
+        if self.evaluation is not None:
+            start = self.step_info(self.evaluation, [])
+            for key in ("task_id", "turn", "parse_errors"):
+                start.pop(key)
+            info["start"] = {"kind": self.start.kind, **start}
+        return info
 
     def step_info(self, evaluation: Evaluation, parse_errors: Sequence[str]) -> dict[str, Any]:
         """The ``info`` of a step: ids, every ``reward_<term>``, success, problems, settled layout."""
@@ -212,10 +244,21 @@ class EpisodeEnv(gym.Env):
         super().reset(seed=seed)
         if seed is not None:
             self._seed_spaces(seed)
-        task = choose_task(options or {}, self.config.split, self._pool, self.np_random)
+        options = options or {}
+        task = choose_task(options, self.config.split, self._pool, self.np_random)
         self._check_task(task)
-        self._episode = Episode(task, self.config)
-        return self._episode
+        spec = StartSpec.from_dict(options["start"]) if "start" in options else self.config.start
+        episode = Episode(task, self.config, make_start(task, spec, self._start_rng()))
+        self._episode = episode
+        self._reset_timings: dict[str, float] = {}
+        episode.evaluate_start(self._physics(), self._reset_timings)
+        return episode
+
+    def _start_rng(self) -> np.random.Generator:
+        """The generator a generated start draws from: a child of ``np_random``'s seed sequence, so
+        it does not depend on what a face drew before (both faces start a room alike for one
+        seed), while unseeded resets still get a fresh start each time."""
+        return np.random.default_rng(self.np_random.bit_generator.seed_seq.spawn(1)[0])
 
     def _running_episode(self) -> Episode:
         if self._episode is None or self._episode.done:

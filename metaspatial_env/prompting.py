@@ -127,8 +127,9 @@ def _opening_lines(task: Task) -> list[str]:
     return [OPENINGS_HEADER, *(describe_opening(task, o) for o in task.openings), OPENINGS_NEEDS]
 
 
-def task_prompt(task: Task) -> str:
-    """The reset observation: the room, the wish, the objects and their rules, the answer format."""
+def task_prompt(task: Task, start: str | None = None) -> str:
+    """The reset observation: the room, the wish, the objects and their rules, the answer format;
+    then, in a repair episode, ``start`` (:func:`start_text`)."""
     X, Y, Z = task.size
     lines = [
         f"Lay out this {task.room_type} (task {task.id}). "
@@ -143,6 +144,8 @@ def task_prompt(task: Task) -> str:
                                            "y": round(Y / 2, 2), "z": round(task.objects[0].size[2] / 2, 3),
                                            "z_angle": task.objects[0].z_angle}]) + "</answer> (but list every object)",
     ]
+    if start is not None:
+        lines.append(start)
     text = ascii_text("\n".join(lines))
     if len(text) > MAX_TEXT_CHARS:  # cut, it would lose objects or the answer format: refuse instead
         raise ValueError(f"task {task.id}: its prompt is {len(text)} characters, over the observation's "
@@ -202,6 +205,8 @@ def parse_task_prompt(text: str) -> Task:
     :class:`~metaspatial_env.tasks.TaskError` when the lines read make no valid task.
     """
     lines = text.splitlines()
+    if START_HEADER in lines:  # a repair episode's starting layout follows the prompt
+        lines = lines[:lines.index(START_HEADER)]
     header = next((m for m in map(_HEADER.match, lines) if m), None)
     if header is None:
         raise PromptParseError("no 'Lay out this ... (task ID). Room size: ...' line: not a task prompt")
@@ -257,17 +262,40 @@ def _opening_record(match: re.Match) -> dict[str, Any]:
 
 def feedback_text(evaluation: Evaluation, task: Task, turn: int, max_turns: int) -> str:
     """The step observation: the scores, then the problems object by object, each with its size."""
+    lines = [f"Turn {turn} of {max_turns}: {_score_line(evaluation)}", *_problem_lines(evaluation, task)]
+    return _clip(ascii_text("\n".join(lines)))
+
+
+def _score_line(evaluation: Evaluation) -> str:
     terms = ", ".join(f"{name} {value:.2f}" for name, value in evaluation.terms.items())
     verdict = "The layout succeeds." if evaluation.success else "The layout does not succeed yet."
-    lines = [f"Turn {turn} of {max_turns}: reward {evaluation.total:.3f} ({terms}). {verdict}"]
+    return f"reward {evaluation.total:.3f} ({terms}). {verdict}"
+
+
+def _problem_lines(evaluation: Evaluation, task: Task) -> list[str]:
     order = {oid: i for i, oid in enumerate(task.object_ids)}
     problems = sorted(evaluation.problems, key=lambda p: order.get(p.object_id, -1))  # stable: kinds stay in order
-    if problems:
-        lines.append("Problems:")
-        lines += [f"- {p.text}" for p in problems]
-    else:
-        lines.append("No problems found.")
-    return _clip(ascii_text("\n".join(lines)))
+    if not problems:
+        return ["No problems found."]
+    return ["Problems:", *(f"- {p.text}" for p in problems)]
+
+
+#: The line that opens a repair episode's starting layout in the reset text; the task prompt ends
+#: before it (:func:`parse_task_prompt` stops there).
+START_HEADER = "The room already has a layout. Improve it: answer with the whole layout, as above."
+
+
+def start_text(evaluation: Evaluation, task: Task, placed) -> str:
+    """What a repair episode's first observation adds to the task prompt: the starting layout
+    where it settled (objects not placed yet are named), its score and its problems."""
+    layout = evaluation.settled_layout()
+    poses = [json.dumps({"new_object_id": oid, **layout[oid]}) for oid in task.object_ids if oid in placed]
+    missing = [oid for oid in task.object_ids if oid not in placed]
+    lines = [START_HEADER, "Current layout (after physics settled it):", *poses]
+    if missing:
+        lines.append(f"Not placed yet: {', '.join(missing)}.")
+    lines += [f"Its {_score_line(evaluation)}", *_problem_lines(evaluation, task)]
+    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------- chat messages
