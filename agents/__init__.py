@@ -28,6 +28,8 @@ class Policy(Protocol):
 
 _FACTORIES: dict[str, Callable[..., Policy] | str] = {
     "heuristic": "agents.heuristic:HeuristicPolicy",
+    "heuristic_repair": "agents.heuristic_repair:HeuristicRepairPolicy",
+    "heuristic_resample": "agents.heuristic_repair:FeedbackBlindPolicy",
     "random": "agents.random_policy:RandomPolicy",
     "openai": "agents.openai_policy:OpenAIPolicy",
     "hf": "agents.hf_policy:HFPolicy",

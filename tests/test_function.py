@@ -252,7 +252,9 @@ def test_step_scores_and_reports_the_function_rules():
             task, boxes = room(**moves)
             placements = {oid: None for oid in task.object_ids}
             parse = ParseResult(placements)
-            ev = evaluate_layout(task, boxes, set(task.object_ids), parse, world, RewardConfig())
+            ev = evaluate_layout(task, boxes, set(task.object_ids), parse, world, RewardConfig(function_success=True))
+            lax = evaluate_layout(task, boxes, set(task.object_ids), parse, world, RewardConfig())
+            assert lax.success and lax.total == ev.total  # the default leaves success to the other checks
             assert "function" in ev.terms and ev.function is not None
             assert ev.success is success, [p.text for p in ev.problems]
             kinds = {p.kind for p in ev.problems}
