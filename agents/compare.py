@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .eval_metrics import METRIC_LABELS, Estimate, final_terms, mean_interval
+from .eval_metrics import METRIC_LABELS, Estimate, final_terms, function_note, mean_interval
 
 
 # ----------------------------------------------------------------------------- compare
@@ -30,8 +30,17 @@ def load_results(paths: Sequence[str | Path]) -> list[dict[str, Any]]:
     return loaded
 
 
+def _rooms(result: dict[str, Any]) -> int:
+    return len(result.get("episodes", [])) or result["metrics"]["success"]["n"]
+
+
 def leaderboard(results: Sequence[dict[str, Any]]) -> str:
-    """A markdown table: one row per policy, each metric as ``value [95% CI]``, best success first."""
+    """A markdown table: one row per policy, each metric as ``value [95% CI]``, best success first.
+
+    A metric only some runs have (the judge's, or the function metrics of a run on rooms with
+    doors and windows next to an older run or one on rooms without) is ``-`` for the others; where
+    the function metrics count fewer rooms than were played, a note under the table says so.
+    """
     names = [m for m in METRIC_LABELS if any(m in r["metrics"] for r in results)]
     rows = sorted(results, key=lambda r: (-r["metrics"]["success"]["value"],
                                           -r["metrics"]["reward_per_turn"]["value"]))
@@ -40,9 +49,9 @@ def leaderboard(results: Sequence[dict[str, Any]]) -> str:
     for r in rows:
         cells = [Estimate(**r["metrics"][m]).format() if m in r["metrics"] else "-" for m in names]
         policy = r["config"]["policy"] + ("" if r.get("complete", True) else " (partial)")
-        lines.append(f"| {policy} | {len(r.get('episodes', [])) or r['metrics']['success']['n']} | "
-                     + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        lines.append(f"| {policy} | {_rooms(r)} | " + " | ".join(cells) + " |")
+    notes = [f"{r['config']['policy']}: {note}" for r in rows if (note := function_note(r["metrics"], _rooms(r)))]
+    return "\n".join(lines + ([""] + notes if notes else []))
 
 
 def paired_differences(baseline: dict[str, Any], other: dict[str, Any]) -> dict[str, Any] | None:

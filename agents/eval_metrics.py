@@ -1,6 +1,11 @@
 """What an evaluation measures and how it is shown: the metrics with their 95 % confidence intervals
 (Wilson for rates, normal for means), the reward-per-turn curves with and without the judge, and
-the per-episode CSV and the HTML report. :mod:`agents.evaluate` runs the episodes and writes the
+the per-episode CSV and the HTML report.
+
+The function metrics (navigability, accessibility, opening clearance, front clearance; SceneEval's
+names) are about rooms with doors or windows only: a room without openings has no function rules
+(reach is defined from a door), so counting it would pass it for free. Their ``n`` is the number of
+such rooms, and when no room has openings the metrics are left out rather than reported as NaN. :mod:`agents.evaluate` runs the episodes and writes the
 files; :mod:`agents.compare` ranks runs with these numbers.
 """
 
@@ -27,6 +32,16 @@ RATE_METRICS = {
     "in_bounds": ("unplaced", "out_of_bounds"),
     "stable": ("unplaced", "unstable"),
 }
+#: Function rate metrics (rooms with doors or windows only): the final layout has none of these
+#: problem kinds. ``unplaced`` fails them too, as for the rates above: the env leaves an unplaced
+#: object's own access and clearance problems to its ``unplaced`` line.
+FUNCTION_RATE_METRICS = {
+    "accessibility": ("unplaced", "access"),
+    "opening_clearance": ("unplaced", "door", "window"),
+    "front_clearance": ("unplaced", "clearance"),
+}
+#: The shares the env reports per step in ``info["function"]`` (a turn's ``function``), in order.
+FUNCTION_SHARES = ("navigability", "accessibility", "opening_clearance", "front_clearance")
 #: Problem kinds that make a layout physically invalid for the physically-grounded score.
 PHYSICALLY_VALID = ("parse", "unplaced", "collision", "out_of_bounds")
 METRIC_LABELS = {
@@ -35,6 +50,10 @@ METRIC_LABELS = {
     "in_bounds": "in-bounds rate",
     "stable": "stable rate",
     "relations": "relation satisfaction",
+    "navigability": "navigability",
+    "accessibility": "accessibility rate",
+    "opening_clearance": "opening-clearance rate",
+    "front_clearance": "front-clearance rate",
     "success": "success rate",
     "reward_per_turn": "mean reward per turn",
     "total_no_judge": "mean total without judge",
@@ -94,6 +113,31 @@ def _final_passes(episode: dict[str, Any], kinds: Iterable[str]) -> bool:
     return not any(counts.get(kind) for kind in kinds)
 
 
+def has_openings(episode: dict[str, Any]) -> bool:
+    """Whether the episode's room has doors or windows: its ``openings`` count, or for a record
+    written before that was kept, whether some turn carries the env's function shares."""
+    if "openings" in episode:
+        return episode["openings"] > 0
+    return any("function" in t for t in episode["turns"])
+
+
+def final_function(episode: dict[str, Any]) -> dict[str, float]:
+    """The final turn's function shares (empty when unplayed or the room has no openings)."""
+    return episode["turns"][-1].get("function", {}) if episode["turns"] else {}
+
+
+def function_metrics(episodes: Sequence[dict[str, Any]]) -> dict[str, Estimate]:
+    """Navigability (mean of the final turn's share; an unplayed episode counts 0) and the rates of
+    :data:`FUNCTION_RATE_METRICS`, over the episodes whose room has openings; empty if none has."""
+    usable = [e for e in episodes if has_openings(e)]
+    if not usable:
+        return {}
+    metrics = {"navigability": mean_interval([final_function(e).get("navigability", 0.0) for e in usable])}
+    for name, kinds in FUNCTION_RATE_METRICS.items():
+        metrics[name] = wilson_interval(sum(_final_passes(e, kinds) for e in usable), len(usable))
+    return metrics
+
+
 def _judged(turn: dict[str, Any]) -> bool:
     """Whether the env's judge was asked about this turn (it graded it, or failed to)."""
     return "judge" in turn["terms"] or bool(turn.get("judge_error"))
@@ -148,6 +192,7 @@ def compute_metrics(episodes: Sequence[dict[str, Any]]) -> dict[str, Estimate]:
     metrics = {name: wilson_interval(sum(_final_passes(e, kinds) for e in episodes), n)
                for name, kinds in RATE_METRICS.items()}
     metrics["relations"] = mean_interval([f.get("relations", 0.0) for f in finals])
+    metrics.update(function_metrics(episodes))
     metrics["success"] = wilson_interval(sum(bool(e["success"]) for e in episodes), n)
     judge = has_judge(episodes)
     # With a judge, a step it failed on has a total on the scale without it: only graded steps
@@ -172,25 +217,48 @@ CSV_TERMS = ("total", *TERMS)
 
 def csv_text(episodes: Iterable[dict[str, Any]]) -> str:
     """One row per episode: the room, whether it succeeded, the final turn's terms, the final turn's
-    judge error, its total without the judge and how many of its steps the judge failed on."""
+    judge error, its total without the judge, how many of its steps the judge failed on, and the
+    final turn's function shares (empty, like an absent term, for a room without openings)."""
     handle = io.StringIO(newline="")
     writer = csv.writer(handle)
     writer.writerow(["task_id", "room_type", "turns_used", "success", *CSV_TERMS, "judge_error",
-                     "total_no_judge", "judge_failed_steps"])
+                     "total_no_judge", "judge_failed_steps", *FUNCTION_SHARES])
     for e in redact_data(list(episodes)):
         final = final_terms(e)
+        shares = final_function(e)
         last = e["turns"][-1] if e["turns"] else {}
         no_judge = _no_judge_total(last) if last else None
         writer.writerow([e["task_id"], e["room_type"], e["turns_used"], int(e["success"]),
                          *(("" if term not in final else f"{final[term]:.4f}") for term in CSV_TERMS),
                          last.get("judge_error", ""), "" if no_judge is None else f"{no_judge:.4f}",
-                         judge_steps([e])["failed"]])
+                         judge_steps([e])["failed"],
+                         *(("" if share not in shares else f"{shares[share]:.4f}") for share in FUNCTION_SHARES)])
     return handle.getvalue()
+
+
+def function_note(metrics: dict[str, Any], rooms: int) -> str:
+    """Why the function metrics' ``n`` is smaller than the rooms played ("" when it is not, or when
+    no room had openings and the metrics are left out): readers would otherwise take the gap for
+    failed episodes."""
+    counted = next((metrics[name]["n"] for name in FUNCTION_SHARES if name in metrics), None)
+    if counted is None or counted == rooms:
+        return ""
+    return (f"navigability, accessibility, opening and front clearance count the {counted} of {rooms} rooms "
+            "with doors or windows (a room without openings has no function rules)")
+
+
+def _function_note(results: dict[str, Any]) -> str:
+    return function_note(results["metrics"], len(results["episodes"]))
+
+
+def _format_shares(shares: dict[str, float]) -> str:
+    """A turn's function shares as one line (``navigability 0.912, accessibility 1.000, ...``)."""
+    return ", ".join(f"{name.replace('_', ' ')} {shares[name]:.3f}" for name in FUNCTION_SHARES if name in shares)
 
 
 def html_report(results: dict[str, Any]) -> str:
     """A self-contained page (images by relative path): the metrics, then per room each turn's
-    image, answer and feedback."""
+    image, function shares (rooms with openings), answer and feedback."""
     esc = html.escape
     results = redact_data(results)
     cfg = results["config"]
@@ -212,7 +280,11 @@ def html_report(results: dict[str, Any]) -> str:
     for name, m in results["metrics"].items():
         parts.append(f"<tr><td>{esc(METRIC_LABELS.get(name, name))}</td><td>{Estimate(**m).format()}</td>"
                      f"<td>{m['n']}</td></tr>")
-    parts.append("</table><h2>Reward per turn</h2><table border=1><tr><th>turn</th><th>mean total [95% CI]</th></tr>")
+    parts.append("</table>")
+    note = _function_note(results)
+    if note:
+        parts.append(f"<p>{esc(note)}</p>")
+    parts.append("<h2>Reward per turn</h2><table border=1><tr><th>turn</th><th>mean total [95% CI]</th></tr>")
     for t, m in enumerate(results["reward_per_turn"], 1):
         parts.append(f"<tr><td>{t}</td><td>{Estimate(**m).format()}</td></tr>")
     parts.append("</table>")
@@ -227,6 +299,8 @@ def html_report(results: dict[str, Any]) -> str:
             parts.append(f"<h3>turn {t['turn']}: reward {t['reward']:.3f}</h3>")
             if str(t["turn"]) in images:
                 parts.append(f"<img src='{esc(images[str(t['turn'])])}'>")
+            if t.get("function"):
+                parts.append(f"<p>function: {esc(_format_shares(t['function']))}</p>")
             parts.append(f"<p>answer</p><pre>{esc(t['action'])}</pre><p>feedback</p><pre>{esc(t['feedback'])}</pre>")
             if t.get("judge_error"):
                 parts.append(f"<p>judge: no grade ({esc(t['judge_error'])})</p>")

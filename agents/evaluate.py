@@ -19,6 +19,13 @@ of the 0-1 ``judge`` term over episodes that got a grade) and the physically-gro
 (the judge score counted only when the layout is complete, parsed cleanly, collision-free and
 in bounds, else 0, after LayoutVLM's physically-grounded semantic alignment score).
 
+Function metrics (SceneEval's), over the rooms with doors or windows only (``n`` counts them; none:
+the metrics are left out): navigability (mean share of the walkable floor reachable from a door in
+the final layout), and accessibility, opening-clearance and front-clearance rates (the final layout
+places every object and has no ``access``, no ``door`` / ``window``, no ``clearance`` problem). Each
+turn keeps the env's shares as ``function`` (``info["function"]``) and each episode its room's
+``openings`` count; records written before they were kept still load, without these metrics.
+
 Totals with and without the judge. A step's ``total`` is the weighted mean of the terms present,
 so when the judge fails on some steps (no grade: the term is absent) those totals are on another
 scale than the graded ones. When the env has a judge, evaluation therefore never averages the two:
@@ -218,6 +225,7 @@ def _play(job: tuple[int, dict[str, Any]]) -> dict[str, Any]:
     record = run_episode(env, _WORKER["policy"], task=task, seed=cfg.seed + index, keep_images=keep_images,
                          export_dir=export_dir)
     episode = record.summary()
+    episode["openings"] = len(task["room"].get("openings", ()))
     if export_dir is not None:
         episode["scenes"] = {str(t.turn): str(t.scene.relative_to(out)) for t in record.turns}
     episode["prompt"] = record.prompt

@@ -30,6 +30,9 @@ class TurnRecord:
     """Why the env's VLM judge gave no grade this turn (None when it graded or is off)."""
     scene: Path | None = None
     """The turn's settled layout as a glTF binary, when the episode was run with ``export_dir``."""
+    function: dict[str, float] | None = None
+    """The env's function shares (``info["function"]``: navigability, accessibility, opening and
+    front clearance); None in a room without doors or windows."""
 
 
 @dataclass
@@ -63,7 +66,8 @@ class EpisodeRecord:
                  "terms": {k: round(v, 4) for k, v in t.terms.items()}, "parse_errors": t.parse_errors,
                  "feedback": t.feedback, "action": t.action,
                  "problem_counts": dict(Counter(p["kind"] for p in t.problems)),
-                 **({"judge_error": t.judge_error} if t.judge_error else {})}
+                 **({"judge_error": t.judge_error} if t.judge_error else {}),
+                 **({"function": {k: round(float(v), 4) for k, v in t.function.items()}} if t.function else {})}
                 for t in self.turns
             ],
         }
@@ -96,7 +100,8 @@ def run_episode(env, policy: Policy, *, task_id: str | None = None, task: dict[s
         terms = {k[len("reward_"):]: v for k, v in info.items() if k.startswith("reward_")}
         record.turns.append(TurnRecord(info["turn"], action, reward, terms, info["success"], info["parse_errors"],
                                        observation["text"], observation.get("image") if keep_images else None,
-                                       info.get("problems", []), info.get("judge_error")))
+                                       info.get("problems", []), info.get("judge_error"),
+                                       function=info.get("function")))
         if export is not None:
             record.turns[-1].scene = export(Path(export_dir) / f"{record.task_id}_turn{info['turn']}.glb")
         done = terminated or truncated

@@ -55,6 +55,7 @@ from .common import (
 )
 from .repair import tabu_penalty
 from .scene import SceneGraph
+from .use import UseCosts
 
 
 def rule_cost(violation: np.ndarray, unit: str, required: bool = False) -> np.ndarray:
@@ -91,7 +92,7 @@ def _pack(length: float, blocked: list[tuple[float, float]], demands: list[tuple
     return short
 
 
-class CostModel(SceneGraph):
+class CostModel(SceneGraph, UseCosts):
     """Costs of candidate poses for one object given the placed ones (a part of
     :class:`~.solver.LayoutSolver`); lower is better, :data:`HARD` per hard failure."""
 
@@ -103,6 +104,7 @@ class CostModel(SceneGraph):
         total += self.hard_cost(obj, cands, placed)
         total += self.crowding_cost(obj, cands, placed)
         total += self.wall_budget_cost(obj, cands, placed)
+        total += self.use_cost(obj, cands, placed)
         for bad, radius in tabu:
             total += tabu_penalty(poses, bad, radius)
         rank = np.arange(len(poses), dtype=float)

@@ -55,8 +55,10 @@ def _config(model_path: str, output_dir, env_id: str = "metaspatial_env:MetaSpat
         "model": {"path": model_path},
         # the entropy term moves the weights even when a group's rewards tie (a random model's often do)
         "algorithm": {"name": "grpo", "kl_coef": 0.05, "entropy_coef": 0.01},
+        # a budget no prompt here reaches (the longest, with both renders, is about 2100 tokens), so that
+        # every turn shows every render; tests/test_prompting.py covers the budget's cuts
         "rollout": {"env_id": env_id, "env_kwargs": {"max_turns": 2, "image_size": IMAGE_SIZE}, "split": ROOMS,
-                    "max_objects": 5, "rooms_per_step": 2, "group_size": 2, "num_workers": 2,
+                    "max_objects": 5, "max_prompt_tokens": 4096, "rooms_per_step": 2, "group_size": 2, "num_workers": 2,
                     "worker_num_cpus": 0.5, "max_new_tokens": 8, "system_prompt": ""},
         "optim": {"lr": 5e-3, "micro_batch_rows": 3},
         "eval": {"every": 0},

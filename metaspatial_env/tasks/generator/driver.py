@@ -1,6 +1,7 @@
 """The driver: :func:`generate_task` draws the room type, style, object count and room size from
-the seed, builds the room (recipe, fillers, rugs, fillers again), retries with fresh sizes until
-enough objects fit and emits the task."""
+the seed, builds the room (recipe, fillers, rugs, fillers again), gives it doors and windows that
+its layout keeps usable (:func:`.usable.make_usable`), retries with fresh sizes until enough
+objects fit and emits the task."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from .output import finalize
 from .recipes import recipe
 from .room import Room
 from .rugs import place_rug
+from .usable import make_usable
 
 #: Room sizes tried before giving up.
 _ATTEMPTS = 40
@@ -56,20 +58,29 @@ def _generate(
         task_id = f"gen_{int(seed)}_{room_type}"
     style = STYLES[int(rng.integers(len(STYLES)))]
     target = int(rng.integers(min_objects, max_objects + 1))
-    best: Room | None = None
+    chosen: tuple[Room, list] | None = None
+    smaller: list[Room] = []  # rooms short of the target, each larger than the ones before
     for attempt in range(_ATTEMPTS):
         size = _room_size(rng, room_type, dense, attempt)
         room = _build(rng, room_type, size, style, target, dense)
         n = len(room.objs)
-        if best is None or n > len(best.objs):
-            best = room
         if n >= min_objects and n >= min(target, max_objects) - (0 if dense else 3):
-            best = room
+            # doors and windows the layout keeps usable (dropping objects if need be), or another size
+            openings = make_usable(room, int(seed), min_objects)
+            if openings is not None:
+                chosen = (room, openings)
+                break
+        elif not smaller or n > len(smaller[-1].objs):
+            smaller.append(room)
+    for room in reversed(smaller):  # none reached the target: the largest that can be made usable
+        if chosen is not None or len(room.objs) < min_objects:
             break
-    assert best is not None
-    if len(best.objs) < min_objects:
-        raise RuntimeError(f"could not fit {min_objects} objects in a {room_type} (seed {seed})")
-    return finalize(best, task_id, rng, int(seed))
+        openings = make_usable(room, int(seed), min_objects)
+        if openings is not None:
+            chosen = (room, openings)
+    if chosen is None:
+        raise RuntimeError(f"could not fit {min_objects} usable objects in a {room_type} (seed {seed})")
+    return finalize(chosen[0], task_id, rng, int(seed), chosen[1])
 
 
 def _check_args(seed, room_type: str | None, min_objects: int, max_objects: int, dense: bool) -> int:
@@ -102,14 +113,25 @@ def _room_size(rng: np.random.Generator, room_type: str, dense: bool, attempt: i
 def _build(rng: np.random.Generator, room_type: str, size, style: str, target: int, dense: bool) -> Room:
     """One room of ``target`` objects at most: the recipe's groups, fillers, the rugs asked for, fillers."""
     room = Room(rng, room_type, size, style, target, dense)
-    for builder, prob in recipe(room):
+    for i, (builder, prob) in enumerate(recipe(room)):
         if room.left() < 1:
             break
         if room.p(math.sqrt(prob) if dense else prob):
             builder(room)
+            _tag(room, "core" if i == 0 else "recipe")
     fill(room)
+    _tag(room, "filler")
     pending, room.rug_requests = room.rug_requests, []
     for key, cat in pending:
         place_rug(room, key, cat)
+    _tag(room, "rug")
     fill(room)
+    _tag(room, "filler")
     return room
+
+
+def _tag(room: Room, origin: str) -> None:
+    """Mark the objects placed since the last call as placed by ``origin``."""
+    for o in room.objs:
+        if not o.origin:
+            o.origin = origin

@@ -18,10 +18,12 @@ objects, their ids and the reference layout of a room are those it had before ro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from ...function import DOOR_ZONE_EXTRA, WINDOW_DEPTH
 from ...geometry import WALLS
 from ...schema import Opening, wall_length
 from .records import Placed, is_flat, overlap
@@ -30,15 +32,11 @@ from .room import Room
 #: Door sizes: width (m), height (m).
 DOOR_WIDTHS = (0.8, 0.85, 0.9)
 DOOR_HEIGHTS = (2.0, 2.05, 2.1)
-#: Depth beyond the door's width that its clearance zone reaches into the room.
-DOOR_ZONE_EXTRA = 0.1
 #: Closest a door or window comes to the adjoining wall.
 CORNER_GAP = 0.1
 WINDOW_CORNER_GAP = 0.2
 #: Gap between two openings on one wall.
 OPENING_GAP = 0.2
-#: Nothing taller than the sill within this distance of a window's span.
-WINDOW_DEPTH = 0.5
 WINDOW_WIDTH = (0.6, 1.8)
 WINDOW_SILL = (0.8, 1.0)
 #: Gap kept between a door's or window's zone and the objects around it, so that a reward measuring
@@ -60,8 +58,22 @@ TWO_DOOR_AREA = 20.0
 SECOND_DOOR_CHANCE = 0.3
 
 
-def place_openings(room: Room, seed: int) -> list[dict[str, Any]]:
-    """The room's openings in their on-disk form (``room.openings``), drawn from ``default_rng([seed, 1])``."""
+#: ``choose_door(free, placed, drawn)``: the door to take among the ``free`` spots found for the next
+#: door (every one with a free clearance zone), given the openings ``placed`` so far and the spot
+#: ``drawn`` at random; :func:`place_openings` takes ``drawn`` without one.
+DoorChooser = Callable[[list[Opening], list[Opening], Opening], Opening]
+
+
+def place_openings(room: Room, seed: int, choose_door: DoorChooser | None = None) -> list[dict[str, Any]]:
+    """The room's openings in their on-disk form (``room.openings``), drawn from ``default_rng([seed, 1])``.
+
+    ``choose_door`` may pick another free spot for a door than the one drawn (the random stream is
+    read the same either way); the windows are then placed around the doors chosen."""
+    return [o.to_dict() for o in openings_for(room, seed, choose_door)]
+
+
+def openings_for(room: Room, seed: int, choose_door: DoorChooser | None = None) -> list[Opening]:
+    """:func:`place_openings`, as :class:`~metaspatial_env.schema.Opening` records."""
     rng = np.random.default_rng([int(seed), 1])
     size = (room.X, room.Y, room.Z)
     placed: list[Opening] = []
@@ -71,7 +83,8 @@ def place_openings(room: Room, seed: int) -> list[dict[str, Any]]:
     for n in range(1, doors + 1):
         width = float(rng.choice(DOOR_WIDTHS))
         height = float(rng.choice(DOOR_HEIGHTS))
-        door = _place_door(room, size, placed, f"door_{n}", width, height, rng, fallback=n == 1)
+        door = _place_door(room, size, placed, f"door_{n}", width, height, rng, fallback=n == 1,
+                           choose=choose_door)
         if door is not None:
             placed.append(door)
     windows = 0
@@ -82,7 +95,7 @@ def place_openings(room: Room, seed: int) -> list[dict[str, Any]]:
         if window is None:
             break
         placed.append(window)
-    return [o.to_dict() for o in placed]
+    return placed
 
 
 def _blockers(room: Room, top: float, bottom: float = 0.0) -> list[Placed]:
@@ -129,8 +142,9 @@ def _hinge(size, wall: str, offset: float) -> str:
 
 
 def _place_door(room: Room, size, placed: list[Opening], oid: str, width: float, height: float,
-                rng: np.random.Generator, *, fallback: bool) -> Opening | None:
-    """A door whose clearance zone is free; else (``fallback``) the least blocked spot, else None."""
+                rng: np.random.Generator, *, fallback: bool, choose: DoorChooser | None = None) -> Opening | None:
+    """A door whose clearance zone is free (drawn at random, or as ``choose`` picks among the free
+    spots); else (``fallback``) the least blocked spot, else None."""
     objs = _blockers(room, height)
     scored = []
     # a free spot away from the corners, then the narrowest door there, then one right in a corner
@@ -144,7 +158,8 @@ def _place_door(room: Room, size, placed: list[Opening], oid: str, width: float,
                 blocked = door_blockage(size, door, objs, MARGIN)
                 (free if blocked == 0.0 else scored).append((blocked, door))
         if free:
-            return free[int(rng.integers(len(free)))][1]
+            drawn = free[int(rng.integers(len(free)))][1]
+            return drawn if choose is None else choose([d for _, d in free], placed, drawn)
     if not fallback or not scored:
         return None
     return min(scored, key=lambda item: (item[0], WALLS.index(item[1].wall), item[1].offset, item[1].width))[1]
@@ -192,4 +207,4 @@ def _place_window(room: Room, size, placed: list[Opening], oid: str, rng: np.ran
     return None
 
 
-__all__ = ["door_blockage", "place_openings"]
+__all__ = ["DoorChooser", "door_blockage", "openings_for", "place_openings"]

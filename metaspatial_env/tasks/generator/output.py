@@ -15,17 +15,20 @@ from .room import Room
 from .verify import verify_reference_layout
 
 
-def finalize(room: Room, task_id: str, rng: np.random.Generator, seed: int) -> tuple[Task, list[str]]:
+def finalize(room: Room, task_id: str, rng: np.random.Generator, seed: int,
+             openings: list[dict[str, Any]] | None = None) -> tuple[Task, list[str]]:
     """The task of ``room`` and the rules dropped from it (``"subject preposition target"``; never expected).
 
-    The doors and windows come last, from their own stream of ``seed`` (:mod:`.openings`), so that
-    they change nothing the room had without them.
+    The doors and windows (``openings``, on-disk form; placed here when None) come last, from their
+    own stream of ``seed`` (:mod:`.openings`), so that they change nothing the room had without them
+    (but the objects :func:`.usable.make_usable` dropped to keep the room usable).
 
     Every rule is re-measured on the placed boxes; one that fails is dropped and the task rebuilt.
     Raises ``AssertionError`` when the reference layout still has problems."""
     ids = _object_ids(room)
     data = _task_dict(room, task_id, ids, preference_text(room, rng))
-    openings = place_openings(room, seed)
+    if openings is None:
+        openings = place_openings(room, seed)
     if openings:
         data["room"]["openings"] = openings
     task = Task.from_dict(data)

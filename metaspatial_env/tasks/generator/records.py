@@ -44,6 +44,9 @@ class Placed:
     hi: tuple[float, float, float] = (0.0, 0.0, 0.0)
     zone: tuple[float, float, float, float] | None = None
     box: Box | None = None
+    origin: str = ""
+    """What placed it: ``core`` (the room's first recipe group), ``recipe`` (its other groups),
+    ``filler`` or ``rug``; :mod:`.usable` drops the cheaper ones first."""
 
     @property
     def cat(self) -> Category:

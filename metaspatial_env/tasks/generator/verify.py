@@ -1,10 +1,12 @@
 """Verification of a task's reference layout: every rule met, inside the room, floor objects on
-the floor, no interpenetration except declared ``on``/``under`` pairs."""
+the floor, no interpenetration except declared ``on``/``under`` pairs, and (in a room with doors or
+windows) every function rule met."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ...function import evaluate_function
 from ...geometry import Box
 from ...relations import evaluate_rules
 from ...schema import Task
@@ -14,8 +16,10 @@ def verify_reference_layout(task: Task, tolerance: float = 0.01) -> list[str]:
     """Problems with ``task.reference_layout`` (empty when fine).
 
     Checks that every rule is met (violation 0 via :func:`evaluate_rules`), every box lies inside
-    the room, floor objects rest on the floor, and no two boxes interpenetrate deeper than
-    ``tolerance`` except pairs declared ``on``/``under`` one another.
+    the room, floor objects rest on the floor, no two boxes interpenetrate deeper than
+    ``tolerance`` except pairs declared ``on``/``under`` one another, and every function rule
+    (:func:`~metaspatial_env.function.evaluate_function`: doors, windows, reach, front clearance)
+    holds in a room with openings.
     """
     if task.reference_layout is None:
         return ["no reference layout"]
@@ -29,7 +33,18 @@ def verify_reference_layout(task: Task, tolerance: float = 0.01) -> list[str]:
     problems = [f"rule not met: {r.describe()}" for r in evaluate_rules(task, boxes) if r.violation > 0.0]
     problems += _bounds_problems(task, boxes)
     problems += _overlap_problems(task, boxes, tolerance)
+    problems += _function_problems(task, boxes)
     return problems
+
+
+def _function_problems(task: Task, boxes: dict[str, Box]) -> list[str]:
+    """Function rules (doors, windows, reach, front clearance) the layout fails; none without openings."""
+    report = evaluate_function(task, boxes, set(task.object_ids))
+    if report is None:
+        return []
+    return [f"function rule not met: {r.kind} {r.subject} (score {r.score:.3f}"
+            + (f", blocked by {', '.join(oid for oid, _ in r.blockers)})" if r.blockers else ")")
+            for r in report.rules if not r.satisfied]
 
 
 def _bounds_problems(task: Task, boxes: dict[str, Box]) -> list[str]:
