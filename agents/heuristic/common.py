@@ -40,11 +40,6 @@ RULE_MISS = 1.0
 #: Cost of an unmet required rule (support, on the floor, back to the wall): success needs every
 #: one, so missing one outweighs several ordinary rules, yet stays below a hard failure.
 REQUIRED_MISS = 10.0
-#: Cost of a pose that fails a function rule (a door or window blocked, a front clearance taken, no
-#: floor to use it from, :mod:`.use`): success needs every one, as it needs every required rule.
-FUNCTION_MISS = REQUIRED_MISS
-#: Margin (m) the solver keeps outside the function rules' zones and a person's half width.
-USE_MARGIN = 0.02
 #: Cost of an anchor pose that leaves no floor for its side satellites (about one lost rule).
 CROWDING = 0.9
 #: Cost of a shallow, tolerated overlap (a chair standing on a rug's edge): avoided when possible.
@@ -77,8 +72,7 @@ GRID_POINTS = 400
 #: Objects at most this tall lying on the floor (rugs, mats) are carpets: others stand on them.
 THIN = CARPET_HEIGHT
 #: Problem kinds that make the policy re-solve the object they name.
-REPAIR_KINDS = ("unplaced", "parse", "collision", "out_of_bounds", "unstable", "rule", "door", "window", "access",
-                "clearance")
+REPAIR_KINDS = ("unplaced", "parse", "collision", "out_of_bounds", "unstable", "rule")
 #: Side prepositions and (sign, axis) of the side in the target's frame: axis 0 = right, 1 = forward.
 SIDES = {"left of": (-1.0, 0), "right of": (1.0, 0), "in front": (1.0, 1), "behind": (-1.0, 1)}
 #: Heading offset from the target's heading of a satellite on each side that faces the target.

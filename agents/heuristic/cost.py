@@ -55,7 +55,6 @@ from .common import (
 )
 from .repair import tabu_penalty
 from .scene import SceneGraph
-from .use import UseCosts
 
 
 def rule_cost(violation: np.ndarray, unit: str, required: bool = False) -> np.ndarray:
@@ -92,7 +91,7 @@ def _pack(length: float, blocked: list[tuple[float, float]], demands: list[tuple
     return short
 
 
-class CostModel(SceneGraph, UseCosts):
+class CostModel(SceneGraph):
     """Costs of candidate poses for one object given the placed ones (a part of
     :class:`~.solver.LayoutSolver`); lower is better, :data:`HARD` per hard failure."""
 
@@ -104,7 +103,6 @@ class CostModel(SceneGraph, UseCosts):
         total += self.hard_cost(obj, cands, placed)
         total += self.crowding_cost(obj, cands, placed)
         total += self.wall_budget_cost(obj, cands, placed)
-        total += self.use_cost(obj, cands, placed)
         for bad, radius in tabu:
             total += tabu_penalty(poses, bad, radius)
         rank = np.arange(len(poses), dtype=float)

@@ -71,15 +71,14 @@ class HeuristicPolicy:
         self._named_before = set()
 
     def _blamed(self, problems: list[Mapping[str, Any]]) -> set[str]:
-        """Objects to move for the env's problems; of two colliding objects (or an object and what
-        stands in its front clearance), the one placed later."""
+        """Objects to move for the env's problems; of two colliding objects, the one placed later."""
         order = self._solver.order
         named = set()
         for p in problems:
             oid, other = p.get("object_id"), p.get("other")
             if p.get("kind") not in REPAIR_KINDS or oid not in order:
                 continue
-            if p.get("kind") in ("collision", "clearance") and other in order and order.index(other) > order.index(oid):
+            if p.get("kind") == "collision" and other in order and order.index(other) > order.index(oid):
                 oid = other
             named.add(oid)
         return named

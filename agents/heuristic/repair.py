@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from metaspatial_env.function import evaluate_function
 from metaspatial_env.geometry import angle_differences
 from metaspatial_env.physics.static import static_checks
 from metaspatial_env.relations import evaluate_rules
@@ -24,7 +23,6 @@ from .common import (
     BOUNDS_SLACK,
     COLLISION_SLACK,
     CONTACT_SLACK,
-    FUNCTION_MISS,
     HARD,
     REQUIRED_MISS,
     RULE_MISS,
@@ -50,10 +48,8 @@ def self_check(solver: LayoutSolver, layout: Mapping[str, Pose]) -> tuple[set[st
     """What the environment's static measures will blame in ``layout``, before any physics.
 
     Returns the objects to move (subjects of unmet rules, the later-placed object of each
-    colliding pair, objects out of the room, what blocks a door or a window, the later-placed of
-    an object and what stands in its front clearance, an object that cannot be reached) and a
-    badness score: a collision or an object out of the room outweighs any number of unmet rules,
-    which count one each plus their size; a function rule counts as a required rule.
+    colliding pair, objects out of the room) and a badness score: a collision or an object out
+    of the room outweighs any number of unmet rules, which count one each plus their size.
     """
     task = solver.task
     boxes = {oid: p.box(solver.objects[oid]) for oid, p in layout.items()}
@@ -73,17 +69,6 @@ def self_check(solver: LayoutSolver, layout: Mapping[str, Pose]) -> tuple[set[st
         if out.distance > BOUNDS_SLACK:
             named.add(oid)
             badness += HARD
-    function = evaluate_function(task, boxes, set(boxes))
-    for rule in function.rules if function is not None else ():
-        if rule.satisfied:
-            continue
-        badness += FUNCTION_MISS + (1.0 - rule.score)
-        if rule.kind in ("door", "window"):
-            named |= {oid for oid, _ in rule.blockers}
-        elif rule.kind == "clearance":
-            named |= {max((rule.subject, oid), key=solver.order.index) for oid, _ in rule.blockers}
-        else:
-            named.add(rule.subject)
     return named, badness
 
 

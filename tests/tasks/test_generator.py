@@ -322,7 +322,7 @@ def test_bundled_split_loads_with_its_count(name, count):
 
 
 @pytest.mark.parametrize("source,low,high,count,generator_range", [
-    ("train", 4, 5, 237, None),                   # bundled rooms filtered by object count
+    ("train", 4, 5, 245, None),                   # bundled rooms filtered by object count
     ("test", None, None, 200, None),
     ("hard", 18, None, None, None),
     ("generated:7000000:6", 3, 4, 6, (3, 4)),     # generated with that object range
