@@ -234,7 +234,7 @@ def floor_grid(room_size, resolution: float) -> tuple[np.ndarray, np.ndarray]:
     return xs, ys
 
 
-def cell_windows(boxes: Boxes, pad: float, xs: np.ndarray, ys: np.ndarray, resolution: float):
+def _windows(boxes: Boxes, pad: float, xs: np.ndarray, ys: np.ndarray, resolution: float):
     """The grid cells around each box (its footprint's bounding box grown by ``pad``), all boxes at
     once: flat cell indices (N, wx, wy) and the cell centres in each box's frame (u along its
     length, v along its width). Windows share one size, the largest; cells beyond the grid's edge
@@ -269,7 +269,7 @@ def walkable(room_size, obstacles: Boxes | None, resolution: float, radius: floa
     ok = (((xs >= radius) & (xs <= X - radius))[:, None]) & (((ys >= radius) & (ys <= Y - radius))[None, :])
     if obstacles is None or len(obstacles) == 0:
         return ok
-    flat, u, v = cell_windows(obstacles, radius + resolution, xs, ys, resolution)
+    flat, u, v = _windows(obstacles, radius + resolution, xs, ys, resolution)
     du = np.maximum(np.abs(u) - _half(obstacles, "hl"), 0.0)
     dv = np.maximum(np.abs(v) - _half(obstacles, "hw"), 0.0)
     ok.ravel()[flat[du * du + dv * dv < radius * radius]] = False
@@ -330,7 +330,7 @@ def access_distances(boxes: Boxes, sides: Sequence[str], reached: np.ndarray, ro
         rows = np.flatnonzero(sides == side)
         if len(rows):
             group = boxes[rows]
-            flat, u, v = cell_windows(group, REACH + resolution, xs, ys, resolution)
+            flat, u, v = _windows(group, REACH + resolution, xs, ys, resolution)
             gap = side_gaps(side, u, v, _half(group, "hl"), _half(group, "hw")).reshape(len(rows), -1)
             flat = flat.reshape(len(rows), -1)
             hit = ((gap <= 0.0) & reached.ravel()[flat]).any(axis=1)
@@ -458,5 +458,5 @@ __all__ = [
     "ACCESS_SCALE", "DOOR_ZONE_EXTRA", "FunctionReport", "FunctionRule", "OPEN_DEPTH", "PERSON_WIDTH", "REACH",
     "SIT_DEPTH", "WINDOW_DEPTH", "access_kind", "blocks_walking", "describe", "door_depth", "evaluate_function",
     "is_seat",
-    "access_distances", "cell_windows", "reachable_floor", "side_gaps", "walk_obstacles", "walkable", "zone_coverage",
+    "access_distances", "reachable_floor", "side_gaps", "walk_obstacles", "walkable", "zone_coverage",
 ]
