@@ -145,6 +145,7 @@ def evaluate(args: argparse.Namespace) -> int:
     from agents.eval_metrics import METRIC_LABELS, Estimate
     from agents.evaluate import EPISODES_JSONL, EvalConfig, register_config_secrets
     from agents.evaluate import evaluate as run_evaluation
+    from agents.refinement import HEADLINE
 
     if args.export:  # before any episode is played, not in every worker
         from metaspatial_env.deps import require
@@ -172,6 +173,9 @@ def evaluate(args: argparse.Namespace) -> int:
             signal.signal(signal.SIGTERM, previous)
     for name, metric in results["metrics"].items():
         print(f"{METRIC_LABELS.get(name, name):>26}: {Estimate(**metric).format()}")
+    for name in HEADLINE:
+        if name in results["refinement"]:
+            print(f"{HEADLINE[name]:>26}: {Estimate(**results['refinement'][name]).format()}")
     steps = results["judge_steps"]
     if steps["steps"]:
         print(f"{'judge failures':>26}: {steps['failed']} of {steps['steps']} judged steps got no grade "
@@ -188,7 +192,7 @@ def _sigterm_interrupts(signum, frame):
 def compare(args: argparse.Namespace) -> int:
     """Print a markdown leaderboard of eval results (and each one's room-by-room difference from the
     first where they share rooms) and plot reward per turn."""
-    from agents.compare import leaderboard, load_results, paired_table, plot_reward_per_turn
+    from agents.compare import leaderboard, load_results, paired_table, plot_reward_per_turn, repair_by_kind
 
     try:
         results = load_results(args.results)
@@ -196,9 +200,9 @@ def compare(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return 2
     print(leaderboard(results))
-    paired = paired_table(results)
-    if paired:
-        print("\n" + paired)
+    for table in (repair_by_kind(results), paired_table(results)):
+        if table:
+            print("\n" + table)
     plot_reward_per_turn(results, Path(args.plot))
     print(f"\nwrote {args.plot}")
     return 0

@@ -1,5 +1,8 @@
-"""``metaspatial compare``: a leaderboard of evaluation results, paired room-by-room differences
-against the first run (with their 95 % CI, rooms better and worse), and a reward-per-turn plot."""
+"""``metaspatial compare``: a leaderboard of evaluation results (with the refinement columns of
+:mod:`agents.refinement` for runs of several turns, and their repair rates by problem kind), paired
+room-by-room differences against the first run (with their 95 % CI, rooms better and worse), and a
+reward-per-turn plot. A repair run (episodes started from a layout, the env's ``start``) is named
+with its start, e.g. ``heuristic_repair [perturbed scale=0.3]``."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .eval_metrics import METRIC_LABELS, Estimate, final_terms, function_note, mean_interval
+from .refinement import HEADLINE, paired_gain_difference
 
 
 # ----------------------------------------------------------------------------- compare
@@ -34,24 +38,61 @@ def _rooms(result: dict[str, Any]) -> int:
     return len(result.get("episodes", [])) or result["metrics"]["success"]["n"]
 
 
-def leaderboard(results: Sequence[dict[str, Any]]) -> str:
-    """A markdown table: one row per policy, each metric as ``value [95% CI]``, best success first.
+def run_name(result: dict[str, Any]) -> str:
+    """The policy, and where its episodes started when that is not the empty stack (a repair run)."""
+    name = result["config"]["policy"]
+    start = (result["config"].get("env_kwargs") or {}).get("start")
+    kind = start if isinstance(start, str) else (start or {}).get("kind", "empty")
+    if kind != "empty":
+        extra = {k: v for k, v in start.items() if k in ("scale", "angle", "count")} if isinstance(start, dict) else {}
+        name += f" [{kind}{''.join(f' {k}={v}' for k, v in extra.items())}]"
+    return name + ("" if result.get("complete", True) else " (partial)")
 
-    A metric only some runs have (the judge's, or the function metrics of a run on rooms with
-    doors and windows next to an older run or one on rooms without) is ``-`` for the others; where
-    the function metrics count fewer rooms than were played, a note under the table says so.
+
+def _turns(result: dict[str, Any]) -> int:
+    return int(result["config"].get("turns") or max((len(e["turns"]) for e in result.get("episodes", [])), default=1))
+
+
+def leaderboard(results: Sequence[dict[str, Any]]) -> str:
+    """A markdown table: one row per run, each metric as ``value [95% CI]``, best success first.
+
+    A metric only some runs have (the judge's, the function metrics of a run on rooms with doors
+    and windows next to an older run or one on rooms without, the refinement columns of a run of
+    two turns or more) is ``-`` for the others; where the function metrics count fewer rooms than
+    were played, a note under the table says so.
     """
     names = [m for m in METRIC_LABELS if any(m in r["metrics"] for r in results)]
+    refinement = [m for m in HEADLINE if any(m in (r.get("refinement") or {}) for r in results)]
     rows = sorted(results, key=lambda r: (-r["metrics"]["success"]["value"],
                                           -r["metrics"]["reward_per_turn"]["value"]))
-    lines = ["| policy | rooms | " + " | ".join(METRIC_LABELS[m] for m in names) + " |",
-             "| --- | ---: | " + " | ".join("---:" for _ in names) + " |"]
+    labels = [METRIC_LABELS[m] for m in names] + [HEADLINE[m] for m in refinement]
+    lines = ["| policy | rooms | " + " | ".join(labels) + " |",
+             "| --- | ---: | " + " | ".join("---:" for _ in labels) + " |"]
     for r in rows:
         cells = [Estimate(**r["metrics"][m]).format() if m in r["metrics"] else "-" for m in names]
-        policy = r["config"]["policy"] + ("" if r.get("complete", True) else " (partial)")
-        lines.append(f"| {policy} | {_rooms(r)} | " + " | ".join(cells) + " |")
-    notes = [f"{r['config']['policy']}: {note}" for r in rows if (note := function_note(r["metrics"], _rooms(r)))]
+        cells += [Estimate(**r["refinement"][m]).format() if m in (r.get("refinement") or {}) else "-"
+                  for m in refinement]
+        lines.append(f"| {run_name(r)} | {_rooms(r)} | " + " | ".join(cells) + " |")
+    notes = [f"{run_name(r)}: {note}" for r in rows if (note := function_note(r["metrics"], _rooms(r)))]
     return "\n".join(lines + ([""] + notes if notes else []))
+
+
+def repair_by_kind(results: Sequence[dict[str, Any]]) -> str:
+    """A markdown table of each run's repair rate by the kind of its turn-1 problem ("" if no run
+    has one): which problems a policy fixes from feedback, and which it does not."""
+    kinds = sorted({name[len("repair_rate["):-1] for r in results for name in (r.get("refinement") or {})
+                    if name.startswith("repair_rate[")})
+    if not kinds:
+        return ""
+    lines = ["Repair rate by the kind of turn-1 problem (rooms failed on turn 1 with that kind that succeed "
+             "by the last turn; 95% CI, n):", "",
+             "| policy | " + " | ".join(kinds) + " |", "| --- | " + " | ".join("---:" for _ in kinds) + " |"]
+    for r in results:
+        ref = r.get("refinement") or {}
+        cells = [f"{Estimate(**ref[f'repair_rate[{k}]']).format()} (n={ref[f'repair_rate[{k}]']['n']})"
+                 if f"repair_rate[{k}]" in ref else "-" for k in kinds]
+        lines.append(f"| {run_name(r)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def paired_differences(baseline: dict[str, Any], other: dict[str, Any]) -> dict[str, Any] | None:
@@ -81,19 +122,25 @@ def paired_differences(baseline: dict[str, Any], other: dict[str, Any]) -> dict[
 
 
 def paired_table(results: Sequence[dict[str, Any]]) -> str:
-    """A markdown table of each later result's :func:`paired_differences` against the first ("" if none pair)."""
+    """A markdown table of each later result's :func:`paired_differences` against the first ("" if
+    none pair), with the difference in refinement gain (total, turn 1 to last) where both runs
+    played two turns or more."""
     rows = []
     for r in results[1:]:
         d = paired_differences(results[0], r)
         if d is not None:
-            rows.append(f"| {r['config']['policy']} | {d['n']} | {Estimate(**d['final_total']).format()} | "
-                        f"{Estimate(**d['reward_per_turn']).format()} | {d['better']} / {d['worse']} |")
+            turns = min(_turns(results[0]), _turns(r))
+            gain = paired_gain_difference(results[0].get("episodes", []), r.get("episodes", []), turns)
+            rows.append(f"| {run_name(r)} | {d['n']} | {Estimate(**d['final_total']).format()} | "
+                        f"{Estimate(**d['reward_per_turn']).format()} | {'-' if gain is None else gain.format()} | "
+                        f"{d['better']} / {d['worse']} |")
     if not rows:
         return ""
-    return "\n".join([f"Paired against {results[0]['config']['policy']}, room by room (95% CI of the mean difference):",
+    return "\n".join([f"Paired against {run_name(results[0])}, room by room (95% CI of the mean difference):",
                       "",
-                      "| policy | shared rooms | final total, difference | mean reward per turn, difference | rooms better / worse |",
-                      "| --- | ---: | ---: | ---: | ---: |", *rows])
+                      "| policy | shared rooms | final total, difference | mean reward per turn, difference | "
+                      "gain in total turn 1 to last, difference | rooms better / worse |",
+                      "| --- | ---: | ---: | ---: | ---: | ---: |", *rows])
 
 
 def plot_reward_per_turn(results: Sequence[dict[str, Any]], path: Path) -> None:
@@ -110,7 +157,7 @@ def plot_reward_per_turn(results: Sequence[dict[str, Any]], path: Path) -> None:
         values = [c["value"] for c in curve]
         errors = [[c["value"] - c["low"] for c in curve], [c["high"] - c["value"] for c in curve]]
         axes.errorbar(turns, values, yerr=errors, marker="o", capsize=4,
-                      label=f"{r['config']['policy']} ({r['config']['split']})")
+                      label=f"{run_name(r)} ({r['config']['split']})")
     axes.set_xlabel("turn")
     axes.set_ylabel("mean reward (total)")
     axes.set_xticks(range(1, max(len(r["reward_per_turn"]) for r in results) + 1))

@@ -284,6 +284,14 @@ def html_report(results: dict[str, Any]) -> str:
     note = _function_note(results)
     if note:
         parts.append(f"<p>{esc(note)}</p>")
+    refinement = results.get("refinement") or {}
+    if refinement:
+        from .refinement import label
+
+        parts.append("<h2>Refinement</h2><table border=1><tr><th>metric</th><th>value [95% CI]</th><th>n</th></tr>")
+        for name, m in refinement.items():
+            parts.append(f"<tr><td>{esc(label(name))}</td><td>{Estimate(**m).format()}</td><td>{m['n']}</td></tr>")
+        parts.append("</table>")
     parts.append("<h2>Reward per turn</h2><table border=1><tr><th>turn</th><th>mean total [95% CI]</th></tr>")
     for t, m in enumerate(results["reward_per_turn"], 1):
         parts.append(f"<tr><td>{t}</td><td>{Estimate(**m).format()}</td></tr>")
@@ -293,6 +301,11 @@ def html_report(results: dict[str, Any]) -> str:
         parts.append(f"<h2 id='{esc(e['task_id'])}'>{esc(e['task_id'])} ({esc(e['room_type'])}): "
                      f"{'success' if e['success'] else 'no success'}, final total {e['final_total']:.3f}</h2>")
         parts.append(f"<details><summary>task prompt</summary><pre>{esc(e.get('prompt', ''))}</pre></details>")
+        if e.get("start"):
+            start = e["start"]
+            problems = ", ".join(f"{kind} {n}" for kind, n in sorted(start["problem_counts"].items())) or "none"
+            parts.append(f"<p>started from a {esc(start['kind'])} layout: total {start['total']:.3f}, "
+                         f"{'success' if start['success'] else 'no success'}, problems: {esc(problems)}</p>")
         if "0" in images:
             parts.append(f"<p>before the first answer</p><img src='{esc(images['0'])}'>")
         for t in e["turns"]:

@@ -19,6 +19,13 @@ of the 0-1 ``judge`` term over episodes that got a grade) and the physically-gro
 (the judge score counted only when the layout is complete, parsed cleanly, collision-free and
 in bounds, else 0, after LayoutVLM's physically-grounded semantic alignment score).
 
+Refinement metrics (``results.json``'s ``refinement``, :mod:`agents.refinement`; runs of two turns
+or more): the gain in total and in success from turn 1 to each later turn, the repair rate (rooms
+failed on turn 1 that succeed by the last, also by the kind of turn-1 problem) and the regression
+rate. A repair episode (the env's ``start`` argument, e.g. ``--env-kwargs '{"start": {"kind":
+"perturbed"}}'``) also keeps its ``start``: kind, total, success and problem counts of the layout
+it started from.
+
 Function metrics (SceneEval's), over the rooms with doors or windows only (``n`` counts them; none:
 the metrics are left out): navigability (mean share of the walkable floor reachable from a door in
 the final layout), and accessibility, opening-clearance and front-clearance rates (the final layout
@@ -93,6 +100,7 @@ from .eval_metrics import (
     reward_per_turn,
     reward_per_turn_no_judge,
 )
+from .refinement import refinement_metrics
 
 #: The per-episode record (append-only JSON lines) and the files computed from it.
 EPISODES_JSONL = "episodes.jsonl"
@@ -455,6 +463,7 @@ def build_results(config: EvalConfig, recorded: Mapping[int, dict[str, Any]], to
         "config": asdict(config),
         "metrics": {name: asdict(m) for name, m in compute_metrics(episodes).items()} if episodes else {},
         "reward_per_turn": [asdict(m) for m in reward_per_turn(episodes, config.turns)] if episodes else [],
+        "refinement": {name: asdict(m) for name, m in refinement_metrics(episodes, config.turns).items()},
         "judge_steps": judge_steps(episodes),
         "episodes": episodes,
     }

@@ -44,6 +44,9 @@ class EpisodeRecord:
     prompt: str
     turns: list[TurnRecord]
     initial_image: np.ndarray | None = field(default=None, repr=False)
+    start: dict[str, Any] | None = None
+    """A repair episode's start (``info["start"]`` at reset): its kind, terms, success and problems;
+    None for the empty stack."""
 
     @property
     def success(self) -> bool:
@@ -55,6 +58,10 @@ class EpisodeRecord:
 
     def summary(self) -> dict[str, Any]:
         """A JSON-able digest (no images)."""
+        start = {} if self.start is None else {"start": {
+            "kind": self.start["kind"], "success": bool(self.start.get("success", False)),
+            "total": round(float(self.start.get("reward_total", 0.0)), 4),
+            "problem_counts": dict(Counter(p["kind"] for p in self.start.get("problems", [])))}}
         return {
             "task_id": self.task_id,
             "room_type": self.room_type,
@@ -70,6 +77,7 @@ class EpisodeRecord:
                  **({"function": {k: round(float(v), 4) for k, v in t.function.items()}} if t.function else {})}
                 for t in self.turns
             ],
+            **start,
         }
 
 
@@ -92,7 +100,7 @@ def run_episode(env, policy: Policy, *, task_id: str | None = None, task: dict[s
     policy.reset()
     task = info["task"]
     record = EpisodeRecord(info["task_id"], task["room"]["room_type"], observation["text"], [],
-                           observation.get("image") if keep_images else None)
+                           observation.get("image") if keep_images else None, start=info.get("start"))
     done = False
     while not done:
         action = policy.act(observation, info)
