@@ -10,6 +10,8 @@ Unknown keys, in the file or in an override, are errors that name the section an
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,15 +104,64 @@ class RolloutConfig:
     images: bool = True
     """Show the env's renders to a VLM (every turn's image in its prompt, within the budget);
     False: the VLM reads the text only. Text-only models and text envs have no images either way."""
+    success_bonus: float = 0.0
+    """Added to a turn's reward when the env reports ``info["success"]`` for it, in the trainer only
+    (the reward the algorithm learns from): the env's reward (``reward/return``, ``reward/turn_N``),
+    its terms and evaluation are unchanged, and the trainer logs the reward with the bonus as
+    ``reward/return_with_bonus``. With the env's default ``terminate_on_success`` an episode earns it
+    at most once. Must be >= 0; 0: off."""
+    curriculum: tuple[tuple[int, int], ...] = ()
+    """Object-count curriculum of the training rooms: ``[[from_step, max_objects], ...]``, from step
+    ``from_step`` on (counted like the ``step`` column of ``metrics.csv``: the first step is 1) the
+    step's rooms have at most ``max_objects`` objects; before the first entry ``max_objects`` above
+    applies. The rooms are those of the pool (``split`` within ``min_objects``-``max_objects``);
+    larger ones are passed over by the seeded shuffle until allowed. Steps strictly increasing,
+    each cap in ``min_objects``-``max_objects``. Evaluation rooms are not affected. ``[]``: off."""
 
     def __post_init__(self) -> None:
         for name in ("rooms_per_step", "group_size", "num_workers", "overlap_chunks", "max_new_tokens"):
             if getattr(self, name) < 1:
                 raise ValueError(f"rollout.{name} must be >= 1, got {getattr(self, name)}")
+        if not (math.isfinite(self.success_bonus) and self.success_bonus >= 0):
+            raise ValueError(f"rollout.success_bonus must be a finite number >= 0, got {self.success_bonus}")
+        object.__setattr__(self, "curriculum", self._checked_curriculum(self.curriculum))
         if self.temperature <= 0:
             raise ValueError("rollout.temperature must be > 0 (evaluation is greedy on its own)")
         if not 0 < self.top_p <= 1:
             raise ValueError(f"rollout.top_p must be in (0, 1], got {self.top_p}")
+
+    def _checked_curriculum(self, curriculum: Any) -> tuple[tuple[int, int], ...]:
+        """``curriculum`` as a tuple of ``(from_step, max_objects)`` int pairs, or ValueError."""
+        form = "a list of [from_step, max_objects] pairs of integers, e.g. [[1, 3], [20, 5]]"
+        if isinstance(curriculum, (str, bytes, Mapping)) or not isinstance(curriculum, Sequence):
+            raise ValueError(f"rollout.curriculum must be {form}, got {curriculum!r}")
+        pairs = []
+        for entry in curriculum:
+            if (isinstance(entry, (str, bytes)) or not isinstance(entry, Sequence) or len(entry) != 2
+                    or not all(isinstance(v, int) and not isinstance(v, bool) for v in entry)):
+                raise ValueError(f"rollout.curriculum must be {form}; entry {entry!r} is not")
+            pairs.append((int(entry[0]), int(entry[1])))
+        for k, (step, cap) in enumerate(pairs):
+            if step < 1:
+                raise ValueError(f"rollout.curriculum: from_step must be >= 1 (the first step is 1), got {step}")
+            if k and step <= pairs[k - 1][0]:
+                raise ValueError(f"rollout.curriculum: from_step must increase strictly, got {step} after "
+                                 f"{pairs[k - 1][0]}")
+            if cap < 1:
+                raise ValueError(f"rollout.curriculum: max_objects must be >= 1, got {cap} (from step {step})")
+            if not self.min_objects <= cap <= self.max_objects:
+                raise ValueError(f"rollout.curriculum: max_objects {cap} (from step {step}) must be within "
+                                 f"rollout.min_objects-max_objects ({self.min_objects}-{self.max_objects}), "
+                                 "the object counts of the room pool")
+        return tuple(pairs)
+
+    def max_objects_at(self, step: int) -> int:
+        """Most objects a training room of ``step`` (1-based, as logged) may have under the curriculum."""
+        cap = self.max_objects
+        for from_step, max_objects in self.curriculum:
+            if step >= from_step:
+                cap = max_objects
+        return cap
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ every active episode's prompt with the model's :class:`~agents.hf_chat.ChatEncod
 of every observation within the token budget, for a VLM), generates all their answers in one
 engine call, steps the envs on the workers, and records per turn the prompt ids as the engine
 expanded them, which of the episode's renders the prompt held, the response token ids, the
-sampling log-probabilities, the reward and its terms, the done flags and per-object scores. The
-renders are kept once per episode (``Episode.renders``, uint8), not per row. With
-``overlap_chunks > 1`` the turn's batch is generated in chunks and each chunk's env steps run on
-the workers while the next chunk is generated.
+sampling log-probabilities, the env's reward and terms (and the reward with the trainer's
+success bonus), the done flags and per-object scores. The renders are kept once per episode
+(``Episode.renders``, uint8), not per row. With ``overlap_chunks > 1`` the turn's batch is
+generated in chunks and each chunk's env steps run on the workers while the next chunk is generated.
 
 A worker that dies (``RayActorError``) is replaced: the new actor rebuilds the dead one's envs,
 replays each episode's recorded answers from its seed (the env is deterministic given the seed),
@@ -144,7 +144,11 @@ class TurnSample:
     response_text: str
     finished: bool
     reward: float = 0.0
+    """What the algorithm learns from: ``env_reward`` plus the trainer's success bonus on a success."""
+    env_reward: float = 0.0
+    """The env's own reward for the turn."""
     terms: dict[str, float] = field(default_factory=dict)
+    """The env's reward terms (``total`` included), as it reported them."""
     success: bool = False
     done: bool = False
     parse_errors: list[str] = field(default_factory=list)
@@ -193,7 +197,13 @@ class Episode:
 
     @property
     def total_return(self) -> float:
+        """Sum of the rewards the algorithm learns from (the env's plus any success bonus)."""
         return float(sum(t.reward for t in self.turns))
+
+    @property
+    def env_return(self) -> float:
+        """Sum of the env's own rewards."""
+        return float(sum(t.env_reward for t in self.turns))
 
     @property
     def final_total(self) -> float:
@@ -268,14 +278,17 @@ class RolloutDriver:
 
     # ------------------------------------------------------------------ rollouts
     def run(self, generate: Callable[[list[Any]], list[Any]], encoder: Any,
-            rooms: Sequence[dict[str, Any]], group_size: int, seed: int) -> list[Episode]:
+            rooms: Sequence[dict[str, Any]], group_size: int, seed: int,
+            success_bonus: float = 0.0) -> list[Episode]:
         """Play ``group_size`` episodes of each room (its ``reset`` options) to the end.
 
         ``encoder`` (an :class:`~agents.hf_chat.ChatEncoder`) prices and renders the prompts;
         ``generate(prompts)`` returns one :class:`~training.engines.Generation` per
         :class:`~agents.hf_chat.Prompt`.
         Episode ``k`` is reset with seed ``seed + k``. Returns the episodes in order (group ``g``
-        holds episodes ``g * group_size ... (g + 1) * group_size - 1``).
+        holds episodes ``g * group_size ... (g + 1) * group_size - 1``). A turn the env reports as a
+        success gets ``success_bonus`` added to its ``reward`` (``env_reward`` and ``terms`` stay
+        the env's).
         """
         wall = time.perf_counter()
         timings = {"generation": 0.0, "env": 0.0, "env_wait": 0.0}
@@ -324,7 +337,7 @@ class RolloutDriver:
                 results, busy = self._call(w, "step_many", payload, episodes, future)
                 timings["env"] += busy
                 for (episode, sample), result in zip(pairs, results):
-                    self._record(episode, sample, result)
+                    self._record(episode, sample, result, success_bonus)
             timings["env_wait"] += time.perf_counter() - clock
             turn += 1
         timings["rollout"] = time.perf_counter() - wall
@@ -332,11 +345,12 @@ class RolloutDriver:
         return episodes
 
     @staticmethod
-    def _record(episode: Episode, sample: TurnSample, result: dict[str, Any]) -> None:
+    def _record(episode: Episode, sample: TurnSample, result: dict[str, Any], success_bonus: float = 0.0) -> None:
         info = result["info"]
-        sample.reward = float(result["reward"])
+        sample.env_reward = float(result["reward"])
         sample.terms = {k[len("reward_"):]: float(v) for k, v in info.items() if k.startswith("reward_")}
         sample.success = bool(info["success"])
+        sample.reward = sample.env_reward + (success_bonus if sample.success else 0.0)
         sample.done = bool(result["terminated"] or result["truncated"])
         sample.parse_errors = list(info["parse_errors"])
         sample.object_scores = object_scores(info["problems"], episode.object_ids)

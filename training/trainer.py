@@ -1,8 +1,9 @@
 """The RL learner: rollouts on Ray, advantages and loss from :mod:`training.algorithms`, checkpoints.
 
 One step: draw ``rooms_per_step`` rooms (a seeded shuffle of the pool, so the data cursor is part
-of the checkpoint), play ``group_size`` episodes of each with the engine (:mod:`training.rollout`),
-turn every (episode, turn) answer into a row, get per-row advantages from the algorithm, recompute
+of the checkpoint; with ``rollout.curriculum``, only rooms within the step's object cap), play
+``group_size`` episodes of each with the engine (:mod:`training.rollout`), turn every (episode,
+turn) answer into a row, get per-row advantages from the algorithm, recompute
 the old log-probabilities with the learner (and the reference's when a KL is asked for), then
 ``optim.epochs`` passes of ``optim.mini_batches`` optimizer steps, each accumulating gradients over
 micro-batches of ``optim.micro_batch_rows`` rows. Metrics go to ``metrics.csv`` (and
@@ -48,7 +49,7 @@ from .checkpoints import (
     read_trainer_state,
     write_checkpoint,
 )
-from .config import TrainConfig
+from .config import RolloutConfig, TrainConfig
 from .engines import SamplingConfig, make_engine
 from .learner import RenderFeatures, response_logprobs, rows_of, token_weights
 from .rollout import Episode, RolloutDriver, ensure_ray
@@ -77,14 +78,19 @@ class RoomSampler:
         self.order: list[int] = []
         self.position = 0
 
-    def take(self, count: int) -> list[int]:
+    def take(self, count: int, allowed: set[int] | None = None) -> list[int]:
+        """The next ``count`` indices of the shuffles; with ``allowed``, only those, the others passed over."""
+        if allowed is not None and not allowed:
+            raise ValueError("no index is allowed")  # the loop below would never end
         picked = []
         while len(picked) < count:
             if self.position >= len(self.order):
                 self.order = self.rng.permutation(self.size).tolist()
                 self.position = 0
-            picked.append(self.order[self.position])
+            index = self.order[self.position]
             self.position += 1
+            if allowed is None or index in allowed:
+                picked.append(index)
         return picked
 
     def state(self) -> dict[str, Any]:
@@ -96,10 +102,33 @@ class RoomSampler:
         self.position = int(state["position"])
 
 
+def room_objects(room: dict[str, Any]) -> int:
+    """Object count of a room of :func:`room_pool`."""
+    return len(room["task"]["objects"])
+
+
+def rooms_for_step(rooms: list[dict[str, Any]], sampler: RoomSampler, rollout: RolloutConfig,
+                   step: int) -> list[dict[str, Any]]:
+    """The ``rollout.rooms_per_step`` rooms of ``step`` (1-based): the sampler's next rooms with at
+    most ``rollout.max_objects_at(step)`` objects.
+
+    Only the sampler's state and ``step`` decide them, and both are in a checkpoint, so a resumed
+    run draws the rooms an unbroken one would. Without a curriculum nothing is passed over and the
+    draw is the sampler's plain order.
+    """
+    cap = rollout.max_objects_at(step)
+    allowed = None if not rollout.curriculum else {i for i, r in enumerate(rooms) if room_objects(r) <= cap}
+    if allowed is not None and not allowed:
+        raise ValueError(f"rollout.curriculum allows at most {cap} objects at step {step}, but the smallest "
+                         f"room of the pool has {min(map(room_objects, rooms))}")
+    return [rooms[i] for i in sampler.take(rollout.rooms_per_step, allowed)]
+
+
 def episode_metrics(episodes: list[Episode], prefix: str = "") -> dict[str, float]:
-    """Return, final total and terms, success, per-turn reward and answer statistics of episodes."""
+    """The env's return, final total and terms, success, per-turn reward and answer statistics of
+    episodes (env rewards: a trainer's success bonus is not in them)."""
     metrics: dict[str, float] = {
-        f"{prefix}reward/return": float(np.mean([e.total_return for e in episodes])),
+        f"{prefix}reward/return": float(np.mean([e.env_return for e in episodes])),
         f"{prefix}reward/final_total": float(np.mean([e.final_total for e in episodes])),
         f"{prefix}success": float(np.mean([e.success for e in episodes])),
         f"{prefix}turns": float(np.mean([len(e.turns) for e in episodes])),
@@ -109,7 +138,7 @@ def episode_metrics(episodes: list[Episode], prefix: str = "") -> dict[str, floa
             metrics[f"{prefix}reward/{term}"] = float(np.mean([e.turns[-1].terms.get(term, 0.0) for e in episodes]))
     most = max(len(e.turns) for e in episodes)
     for t in range(most):
-        rewards = [e.turns[t].reward for e in episodes if len(e.turns) > t]
+        rewards = [e.turns[t].env_reward for e in episodes if len(e.turns) > t]
         metrics[f"{prefix}reward/turn_{t + 1}"] = float(np.mean(rewards))
     turns = [s for e in episodes for s in e.turns]
     metrics[f"{prefix}response_length"] = float(np.mean([len(s.response_ids) for s in turns]))
@@ -159,6 +188,14 @@ class Trainer:
                                   max_images=_max_turns(ro.env_id, ro.env_kwargs))
 
         self.rooms = room_pool(ro.split, ro.min_objects, ro.max_objects)
+        if ro.curriculum:
+            smallest = min(map(room_objects, self.rooms))
+            # Found now rather than at the step that first needs such a room, possibly hours in.
+            for from_step, cap in ro.curriculum:
+                if cap < smallest:
+                    raise ValueError(f"rollout.curriculum allows at most {cap} objects from step {from_step}, but "
+                                     f"the smallest room of {ro.split!r} within min_objects-max_objects has "
+                                     f"{smallest}")
         self.eval_rooms = (room_pool(config.eval.split, ro.min_objects, ro.max_objects, config.eval.rooms)
                            if config.eval.every else [])
         self.sampler = RoomSampler(len(self.rooms), config.seed)
@@ -386,12 +423,17 @@ class Trainer:
         """One RL step: rollouts, advantages, updates. Returns its metrics."""
         clock = time.perf_counter()
         ro = self.config.rollout
-        rooms = [self.rooms[i] for i in self.sampler.take(ro.rooms_per_step)]
+        rooms = rooms_for_step(self.rooms, self.sampler, ro, self.step_index + 1)
         episodes = self.driver.run(self._generate(greedy=False), self.encoder, rooms, ro.group_size,
-                                   seed=self.config.seed * 1_000_003 + self.step_index * 10_007)
+                                   seed=self.config.seed * 1_000_003 + self.step_index * 10_007,
+                                   success_bonus=ro.success_bonus)
         timings = dict(self.driver.timings)
         learn_clock = time.perf_counter()
         metrics = {"step": self.step_index + 1, **episode_metrics(episodes), **self._learn(episodes)}
+        if ro.success_bonus:
+            metrics["reward/return_with_bonus"] = float(np.mean([e.total_return for e in episodes]))
+        if ro.curriculum:
+            metrics["curriculum_max_objects"] = ro.max_objects_at(self.step_index + 1)
         metrics["time/generation"] = timings["generation"]
         metrics["time/env"] = timings["env"]
         metrics["time/env_wait"] = timings["env_wait"]
@@ -534,4 +576,4 @@ def train(config: TrainConfig) -> list[dict[str, float]]:
         trainer.close()
 
 
-__all__ = ["Trainer", "train", "room_pool", "episode_metrics"]
+__all__ = ["Trainer", "train", "room_pool", "rooms_for_step", "episode_metrics"]

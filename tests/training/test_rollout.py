@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -14,7 +15,7 @@ import torch  # noqa: E402
 
 import metaspatial_env  # noqa: E402, F401
 from metaspatial_env.tasks.splits import load_split  # noqa: E402
-from training.engines import HFEngine, SamplingConfig  # noqa: E402
+from training.engines import Generation, HFEngine, SamplingConfig  # noqa: E402
 from training.rollout import RolloutDriver, object_scores  # noqa: E402
 
 from .tiny_policy import save_tiny_policy  # noqa: E402
@@ -147,6 +148,39 @@ def test_dead_worker_is_replaced_and_its_episodes_finish(ray_local, tiny):
     assert restarts >= 1
     assert [[(t.response_text, t.reward, t.terms, t.done) for t in e.turns] for e in recovered] == \
         [[(t.response_text, t.reward, t.terms, t.done) for t in e.turns] for e in baseline]
+
+
+def test_success_bonus_is_added_to_successful_turns_only(ray_local, tiny):
+    encoder, _ = tiny
+    task = next(t for t in load_split("train") if len(t.objects) <= 5)
+    reference = json.dumps([{"new_object_id": oid, **pose} for oid, pose in task.reference_layout.items()])
+
+    def generate(prompts):
+        # Turn 1 holds both episodes (one chunk): episode 0 answers the reference layout (a success that
+        # ends it), episode 1 an empty layout (a failure), which it repeats on turn 2.
+        texts = [f"<answer>{reference}</answer>", "[]"] if len(prompts) == 2 else ["[]"]
+        return [Generation([0], [0], [0.0], text, True) for text in texts]
+
+    def play(bonus: float):
+        driver = RolloutDriver(ENV_ID, ENV_KWARGS, num_workers=1, worker_num_cpus=0.5, overlap_chunks=1,
+                               system_prompt="")
+        try:
+            return driver.run(generate, encoder, [{"split": "train", "task_id": task.id}], group_size=2, seed=0,
+                              success_bonus=bonus)
+        finally:
+            driver.close()
+
+    plain, boosted = play(0.0), play(0.5)
+    assert [len(e.turns) for e in boosted] == [1, 2]
+    (won,), lost = boosted[0].turns, boosted[1].turns
+    assert won.success and won.env_reward == pytest.approx(1.0) and won.reward == won.env_reward + 0.5
+    assert all(not t.success and t.reward == t.env_reward for t in lost)
+    assert boosted[0].total_return == pytest.approx(1.5) and boosted[0].env_return == pytest.approx(1.0)
+    # What the env said is the same with or without the bonus; without it, reward is the env's.
+    env_view = [[(t.env_reward, t.terms, t.success, t.done) for t in e.turns] for e in boosted]
+    assert env_view == [[(t.env_reward, t.terms, t.success, t.done) for t in e.turns] for e in plain]
+    assert won.terms["total"] == pytest.approx(1.0)
+    assert all(t.reward == t.env_reward for e in plain for t in e.turns)
 
 
 def test_prompt_ids_use_the_chat_template_and_shared_conversation(tiny):
