@@ -29,6 +29,8 @@ from .scoring import Evaluation
 from .spaces import TEXT_CHARSET, LayoutActionSpace
 
 OBSERVATIONS = ("image", "text")
+#: What a step's text says (``EnvConfig.feedback``).
+FEEDBACK = ("full", "score")
 #: Empty-room renders kept per process (the reset observation): every env of a process (or Ray
 #: actor) with the same renderer settings reuses them, so an episode of a room seen before costs
 #: its turns' renders only. A render is deterministic in its key (see ``_empty_room_key``).
@@ -60,6 +62,11 @@ class EnvConfig(EpisodeConfig):
     ``blender``; see :func:`metaspatial_env.render.make_renderer`. Unknown options are errors."""
     labels: bool = True
     """Draw object ids on the views, so a VLM can tie what it sees to the ids it writes."""
+    feedback: str = "full"
+    """What each step's text says: ``full``, the score line and the problems object by object;
+    ``score``, the score line only. ``score`` measures what a policy takes from the problem lines
+    (the same policy with and without them), and makes a probe where the settled layout is only in
+    the render. The ``info`` dict (problems, settled layout) is the same either way."""
     judge: JudgeConfig | None = None
     """VLM judge settings (a mapping of :class:`~metaspatial_env.judge.JudgeConfig` fields, e.g.
     ``{"model": "gpt-4o"}``); None (the default) leaves the ``judge`` reward term off."""
@@ -69,6 +76,8 @@ class EnvConfig(EpisodeConfig):
         object.__setattr__(self, "image_size", tuple(int(v) for v in self.image_size))
         if self.observation not in OBSERVATIONS:
             raise ValueError(f"observation must be one of {OBSERVATIONS}, got {self.observation!r}")
+        if self.feedback not in FEEDBACK:
+            raise ValueError(f"feedback must be one of {FEEDBACK}, got {self.feedback!r}")
         if len(self.image_size) != 2 or min(self.image_size) < 16 or self.image_size[1] % 2:
             raise ValueError(f"image_size must be (height, even width) of at least 16 px, got {self.image_size}")
         if max(self.image_size) > MAX_IMAGE_SIDE:
@@ -165,7 +174,8 @@ class RoomLayoutEnv(EpisodeEnv):
         if judged is None:  # the judge already rendered this layout
             self._scene = self._render_scene(evaluation)
             self._image = None
-        obs = self._observation(feedback_text(evaluation, episode.task, episode.turn, self.config.max_turns))
+        obs = self._observation(feedback_text(evaluation, episode.task, episode.turn, self.config.max_turns,
+                                              problems=self.config.feedback == "full"))
         info["render_restarted"] = self._render_restarted
         if self._asset_fallbacks:  # objects whose mesh could not be drawn (Blender): id -> why
             info["asset_fallbacks"] = dict(self._asset_fallbacks)

@@ -260,9 +260,11 @@ def _opening_record(match: re.Match) -> dict[str, Any]:
     return record
 
 
-def feedback_text(evaluation: Evaluation, task: Task, turn: int, max_turns: int) -> str:
-    """The step observation: the scores, then the problems object by object, each with its size."""
-    lines = [f"Turn {turn} of {max_turns}: {_score_line(evaluation)}", *_problem_lines(evaluation, task)]
+def feedback_text(evaluation: Evaluation, task: Task, turn: int, max_turns: int, problems: bool = True) -> str:
+    """The step observation: the scores, then (``problems``) the problems object by object, each
+    with its size."""
+    lines = [f"Turn {turn} of {max_turns}: {_score_line(evaluation)}",
+             *(_problem_lines(evaluation, task) if problems else [])]
     return _clip(ascii_text("\n".join(lines)))
 
 

@@ -208,6 +208,7 @@ def test_left_out_objects_keep_previous_pose():
         ({"image_size": [10, 10]}, "image_size"),
         ({"colour": "red"}, "unknown RoomLayoutEnv arguments"),
         ({"reward": {"bogus_weight": 1}}, "unknown RewardConfig keys"),
+        ({"feedback": "terse"}, "feedback must be one of"),
     ],
 )
 def test_bad_configuration_is_a_clear_error(kwargs, match):
@@ -236,3 +237,17 @@ def test_render_matches_observation_image():
     obs, *_ = env.step(env.action_space.sample())
     assert np.array_equal(env.render(), obs["image"])
     env.close()
+
+
+def test_score_only_feedback_keeps_the_score_line_and_the_info():
+    answer = '<answer>[{"new_object_id": "nope", "x": 1, "y": 1, "z": 0}]</answer>'
+    texts, infos = {}, {}
+    for feedback in ("full", "score"):
+        env = gym.make("MetaSpatial-Text-v0", split="test", feedback=feedback)
+        env.reset(seed=3)
+        obs, _, _, _, infos[feedback] = env.step(answer)
+        texts[feedback] = obs["text"]
+        env.close()
+    assert "Problems:" in texts["full"] and texts["full"].startswith(texts["score"])
+    assert texts["score"].count("\n") == 0 and texts["score"].startswith("Turn 1 of 3: reward ")
+    assert infos["score"]["problems"] == infos["full"]["problems"] and infos["score"]["problems"]
