@@ -104,6 +104,10 @@ class RolloutConfig:
     images: bool = True
     """Show the env's renders to a VLM (every turn's image in its prompt, within the budget);
     False: the VLM reads the text only. Text-only models and text envs have no images either way."""
+    blank_images: bool = False
+    """Show a black image of each render's size in its place (training and held-out evaluation):
+    the paired control of an image probe, where the same run with the real renders measures what
+    the pixels add. Off: the renders as they are."""
     success_bonus: float = 0.0
     """Added to a turn's reward when the env reports ``info["success"]`` for it, in the trainer only
     (the reward the algorithm learns from): the env's reward (``reward/return``, ``reward/turn_N``),

@@ -174,9 +174,14 @@ class Episode:
     renders: list[Any] = field(default_factory=list)
     """Render ``k`` is the image of observation ``k`` (uint8 HxWx3; None when the policy reads text
     only). Kept once per episode: every row refers to these by index."""
+    blank_images: bool = False
+    """Replace every render by a black image of its size before the policy sees it (the control
+    of an image probe: the same prompts, token counts and shapes, no information in the pixels)."""
 
     def observe(self, observation: dict[str, Any], info: dict[str, Any] | None = None) -> None:
         """Record an observation in the conversation and its render in ``renders``."""
+        if self.blank_images and observation.get("image") is not None:
+            observation = {**observation, "image": np.zeros_like(np.asarray(observation["image"]))}
         self.conversation.observe(observation, info)
         image = observation.get("image") if self.conversation.images else None
         self.renders.append(None if image is None else np.array(image, dtype=np.uint8))  # Ray hands read-only arrays
@@ -219,7 +224,7 @@ class RolloutDriver:
 
     def __init__(self, env_id: str, env_kwargs: dict[str, Any], *, num_workers: int = 2,
                  worker_num_cpus: float = 1.0, overlap_chunks: int = 2, max_prompt_tokens: int = 2048,
-                 system_prompt: str | None = None, images: bool = True):
+                 system_prompt: str | None = None, images: bool = True, blank_images: bool = False):
         ray = require("ray", "ray", "rollouts on Ray")
         self._actor_class = ray.remote(num_cpus=worker_num_cpus)(EnvWorker)
         self.env_id = env_id
@@ -229,6 +234,8 @@ class RolloutDriver:
         self.system_prompt = system_prompt
         self.images = images
         """Show the renders to a model that sees images (False: a VLM reads the text only)."""
+        self.blank_images = blank_images
+        """Show black images of the renders' size instead (:attr:`Episode.blank_images`)."""
         self.workers = [self._new_worker() for _ in range(num_workers)]
         self.restarts = 0
         """Workers replaced so far (over the driver's life)."""
@@ -296,7 +303,8 @@ class RolloutDriver:
 
         system = SYSTEM_PROMPT if self.system_prompt is None else self.system_prompt
         episodes = [Episode(index=g * group_size + k, group=g, options=dict(options), seed=seed + g * group_size + k,
-                            conversation=encoder.conversation(self.max_prompt_tokens, self.images, system))
+                            conversation=encoder.conversation(self.max_prompt_tokens, self.images, system),
+                            blank_images=self.blank_images)
                     for g, options in enumerate(rooms) for k in range(group_size)]
         clock = time.perf_counter()
         by_worker = self._split_by_worker(episodes)

@@ -204,7 +204,7 @@ class Trainer:
         self.driver = RolloutDriver(ro.env_id, ro.env_kwargs, num_workers=ro.num_workers,
                                     worker_num_cpus=ro.worker_num_cpus, overlap_chunks=ro.overlap_chunks,
                                     max_prompt_tokens=ro.max_prompt_tokens, system_prompt=ro.system_prompt,
-                                    images=ro.images)
+                                    images=ro.images, blank_images=ro.blank_images)
         self.sampling = SamplingConfig(ro.max_new_tokens, ro.temperature, ro.top_p)
         if resume_dir is not None:
             self._load_trainer_state(resume_dir)
@@ -452,6 +452,7 @@ class Trainer:
         metrics = {"step": self.step_index, "eval/rooms": len(episodes), **episode_metrics(episodes, "eval/")}
         metrics["eval/first_turn_total"] = float(np.mean([e.turns[0].terms.get("total", 0.0) for e in episodes]))
         metrics["time/eval"] = time.perf_counter() - clock
+        self._log_eval_episodes(episodes)
         return metrics
 
     def train(self) -> list[dict[str, float]]:
@@ -515,6 +516,21 @@ class Trainer:
     # ------------------------------------------------------------------ logging
     def _log_config(self) -> None:
         (self.output_dir / "config.json").write_text(json.dumps(self.config.to_dict(), indent=2, default=str))
+
+    def _log_eval_episodes(self, episodes) -> None:
+        """Each held-out room's turns (total, success) at this step, one JSON line per room in
+        ``eval_episodes.jsonl``: what paired comparisons of checkpoints or runs need (same rooms,
+        same seeds). Lines of this step from an interrupted run are replaced, as in :meth:`_log`."""
+        path = self.output_dir / "eval_episodes.jsonl"
+        kept = []
+        if path.exists():
+            kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] < self.step_index]
+        rows = [json.dumps({"step": self.step_index, "task_id": e.task_id,
+                            "totals": [round(t.terms.get("total", 0.0), 4) for t in e.turns],
+                            "successes": [bool(t.success) for t in e.turns]}) for e in episodes]
+        temp = path.with_name(path.name + ".tmp")
+        temp.write_text("".join(f"{line}\n" for line in [*kept, *rows]))
+        temp.replace(path)
 
     def _log(self, metrics: dict[str, float], filename: str) -> None:
         path = self.output_dir / filename

@@ -192,3 +192,21 @@ def test_prompt_ids_use_the_chat_template_and_shared_conversation(tiny):
     ids = encoder.inputs([encoder.prompt(conversation)])["input_ids"][0].tolist()
     text = encoder.tokenizer.decode(ids)
     assert text.endswith("<|im_start|>assistant\n") and "Lay out this room." in text
+
+
+def test_blank_images_replace_every_render_with_black_of_its_size():
+    import numpy as np
+
+    from metaspatial_env.prompting import Conversation
+    from training.rollout import Episode
+
+    image = np.full((8, 16, 3), 200, dtype=np.uint8)
+    blank = Episode(index=0, group=0, options={}, seed=0, conversation=Conversation(images=True), blank_images=True)
+    real = Episode(index=0, group=0, options={}, seed=0, conversation=Conversation(images=True))
+    for episode in (blank, real):
+        episode.observe({"text": "room", "image": image})
+    assert blank.renders[0].shape == image.shape and not blank.renders[0].any()
+    assert (real.renders[0] == image).all() and image.any()  # the caller's array is left alone
+    shown = [m for m in blank.conversation.messages("hf") if m["role"] == "user"]
+    blank_images = [p for m in shown for p in m["content"] if isinstance(p, dict) and p.get("type") == "image"]
+    assert blank_images and all(not np.asarray(p["image"]).any() for p in blank_images)

@@ -244,3 +244,20 @@ def test_bundled_configs_load():
     for path in configs:
         config = load_config(path)
         assert isinstance(config.algorithm, AlgorithmConfig) and isinstance(config.eval, HeldOutConfig)
+
+
+def test_held_out_evaluation_keeps_each_room_for_paired_comparisons(ray_local, tiny_model_path, tmp_path):
+    config = _config(tiny_model_path, tmp_path, {"name": "grpo"}, **{
+        "eval.every": 1, "eval.split": ROOMS, "eval.rooms": 3, "tensorboard": "false", "steps": 1})
+    trainer = Trainer(config)
+    try:
+        first = trainer.evaluate()
+        again = trainer.evaluate()  # the same step again replaces its lines (a resumed run)
+    finally:
+        trainer.close()
+    lines = [json.loads(line) for line in (tmp_path / "eval_episodes.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in lines] == [0, 0, 0]
+    assert len({row["task_id"] for row in lines}) == 3 and first["eval/rooms"] == again["eval/rooms"] == 3
+    finals = [row["totals"][-1] for row in lines]
+    assert sum(finals) / 3 == pytest.approx(again["eval/reward/final_total"], abs=1e-3)
+    assert all(len(row["totals"]) == len(row["successes"]) >= 1 for row in lines)
